@@ -1,0 +1,66 @@
+"""The ``learnstream`` command. Each stage registers its own commands; heavy imports happen
+inside the commands so that ``learnstream --help`` stays fast."""
+
+from __future__ import annotations
+
+import typer
+
+import ingest.cli
+import learner_model.cli
+import projections.cli
+import warehouse.cli
+from learnstream.stack.cli import app as stack_app
+
+app = typer.Typer(
+    name="learnstream",
+    help="Event-sourced analytics and learner modeling for learning apps.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(stack_app, name="stack", help="Start, stop and inspect the local Kafka + PostgreSQL.")
+contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
+
+
+@app.command()
+def migrate(revision: str = typer.Option("head", help="Target revision.")) -> None:
+    """Upgrade the database schema (starts the local PostgreSQL if needed)."""
+    from rich.console import Console
+
+    from learnstream.db import current_revision
+    from learnstream.db import migrate as run_migrate
+    from learnstream.settings import load_settings
+    from learnstream.stack import ensure_stack
+
+    settings = load_settings()
+    ensure_stack(settings, kafka=False)
+    run_migrate(settings, revision)
+    Console().print(f"[green]database at revision[/] {current_revision(settings)}")
+
+
+@contracts_app.command("export")
+def contracts_export(
+    out: str = typer.Option("", help="Folder to write to (default: the committed schema folder)."),
+) -> None:
+    """Write JSON Schema for every event type and the AsyncAPI document."""
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from ingest.asyncapi import asyncapi_document
+    from learnstream.contracts.export import SCHEMA_DIR, event_schemas, write_documents
+
+    documents = event_schemas()
+    documents["asyncapi.json"] = asyncapi_document()
+    paths = write_documents(documents, Path(out) if out else SCHEMA_DIR)
+    Console().print(f"wrote {len(paths)} documents to {paths[0].parent}")
+
+
+ingest.cli.register(app)
+projections.cli.register(app)
+learner_model.cli.register(app)
+warehouse.cli.register(app)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,101 @@
+"""Bytes <-> events. Decoding checks everything the pipeline promises to reject, in order,
+and raises :class:`EventRejected` with a specific reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from learnstream.contracts.envelope import Envelope
+from learnstream.contracts.registry import EVENT_TYPES
+from learnstream.contracts.topics import Topic
+from learnstream.errors import EventRejected, RejectionReason
+
+#: Documented default size limit of one message (also ``Settings.max_event_bytes``).
+DEFAULT_MAX_EVENT_BYTES = 64 * 1024
+DEFAULT_MAX_FUTURE_SKEW = timedelta(hours=24)
+
+
+def encode_event(event: Envelope) -> bytes:
+    """The wire form of an event: UTF-8 JSON."""
+    return event.model_dump_json(exclude_none=True).encode()
+
+
+def decode_event(
+    raw: bytes,
+    *,
+    topic: Topic | None = None,
+    max_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW,
+    now: datetime | None = None,
+) -> Envelope:
+    """Parse and validate one message. ``topic``, when given, must be the event type's topic."""
+    if len(raw) > max_bytes:
+        raise EventRejected(
+            RejectionReason.OVERSIZED, f"{len(raw)} bytes exceeds the limit of {max_bytes}"
+        )
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise EventRejected(RejectionReason.MALFORMED_JSON, str(exc)) from None
+    if not isinstance(data, dict):
+        raise EventRejected(
+            RejectionReason.NOT_AN_OBJECT, f"top level is {type(data).__name__}, not an object"
+        )
+    event_id = _str_or_none(data.get("event_id"))
+    event_type = data.get("event_type")
+    if not isinstance(event_type, str) or not event_type:
+        raise EventRejected(
+            RejectionReason.MISSING_EVENT_TYPE, "event_type is missing or not a string",
+            event_id=event_id,
+        )
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise EventRejected(
+            RejectionReason.UNKNOWN_EVENT_TYPE, f"unknown event_type {event_type!r}",
+            event_id=event_id, event_type=event_type,
+        )
+    version = data.get("schema_version", 1)
+    if version not in cls.supported_versions or isinstance(version, bool):
+        raise EventRejected(
+            RejectionReason.UNSUPPORTED_SCHEMA_VERSION,
+            f"{event_type} schema_version {version!r} not in {sorted(cls.supported_versions)}",
+            event_id=event_id, event_type=event_type,
+        )
+    if topic is not None and cls.topic != topic:
+        raise EventRejected(
+            RejectionReason.WRONG_TOPIC,
+            f"{event_type} belongs on {cls.topic.value}, arrived on {topic.value}",
+            event_id=event_id, event_type=event_type,
+        )
+    try:
+        event = cls.model_validate(data)
+    except ValidationError as exc:
+        raise _field_rejection(exc, event_id, event_type) from None
+    limit = (now or datetime.now(UTC)) + max_future_skew
+    if event.occurred_at > limit:
+        raise EventRejected(
+            RejectionReason.OCCURRED_IN_FUTURE,
+            f"occurred_at {event.occurred_at.isoformat()} is after {limit.isoformat()}",
+            event_id=event_id, event_type=event_type,
+        )
+    return event
+
+
+def _field_rejection(exc: ValidationError, event_id: str | None, event_type: str) -> EventRejected:
+    errors = exc.errors(include_url=False, include_input=False)
+    missing = all(err["type"] == "missing" for err in errors)
+    detail = "; ".join(f"{_loc(err['loc'])}: {err['msg']}" for err in errors[:10])
+    reason = RejectionReason.MISSING_FIELD if missing else RejectionReason.INVALID_FIELD
+    return EventRejected(reason, detail, event_id=event_id, event_type=event_type)
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(event)"
+
+
+def _str_or_none(value: object) -> str | None:
+    return value[:255] if isinstance(value, str) else None

@@ -1,0 +1,66 @@
+"""Connections and migrations. One place turns settings into a database connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+from alembic import command
+from alembic.config import Config
+
+from learnstream.errors import DatabaseUnavailable
+from learnstream.settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def sqlalchemy_url(libpq_url: str) -> str:
+    """SQLAlchemy spelling of a libpq URL, using the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if libpq_url.startswith(prefix):
+            return "postgresql+psycopg://" + libpq_url[len(prefix) :]
+    raise ValueError(f"not a PostgreSQL URL: {libpq_url!r}")
+
+
+def libpq_url(url: str) -> str:
+    """libpq spelling of a URL that may carry a SQLAlchemy driver suffix."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection[tuple[object, ...]]:
+    """A new connection to the configured database, or :class:`DatabaseUnavailable`."""
+    try:
+        return psycopg.connect(libpq_url(settings.resolved_database_url), autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        raise DatabaseUnavailable(str(exc).strip()) from exc
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("version_locations", str(MIGRATIONS_DIR / "versions"))
+    # '%' is alembic's interpolation character; URLs may contain it (encoded passwords).
+    config.set_main_option(
+        "sqlalchemy.url", sqlalchemy_url(settings.resolved_database_url).replace("%", "%%")
+    )
+    return config
+
+
+def migrate(settings: Settings, revision: str = "head") -> None:
+    """Upgrade the database schema to ``revision``."""
+    command.upgrade(alembic_config(settings), revision)
+
+
+def downgrade(settings: Settings, revision: str) -> None:
+    """Downgrade the database schema to ``revision`` (``base`` removes everything)."""
+    command.downgrade(alembic_config(settings), revision)
+
+
+def current_revision(settings: Settings) -> str | None:
+    """The revision the database is at, or None before the first migration."""
+    with connect(settings) as conn:
+        exists = conn.execute("SELECT to_regclass('public.alembic_version')").fetchone()
+        if exists is None or exists[0] is None:
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return None if row is None else str(row[0])

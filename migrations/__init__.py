@@ -1,0 +1,1 @@
+"""Alembic migrations: the only place DDL lives. ``learnstream migrate`` runs them."""
