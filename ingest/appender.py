@@ -1,0 +1,102 @@
+"""Appends one consumed batch to the log in one transaction: accepted events to their
+family tables, rejected messages to ``log.dead_letters``. Idempotent, so a batch that is
+redelivered after a crash (database committed, Kafka offsets not yet) changes nothing."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from learnstream.contracts import Envelope, Topic
+from learnstream.errors import EventRejected, RejectionReason
+
+from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS
+from ingest.rows import SourceOffset, columns_of, log_row
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A message that was not accepted, with why and everything needed to replay it."""
+
+    reason: RejectionReason
+    detail: str
+    raw: bytes
+    key: bytes | None
+    source: SourceOffset
+    event_id: str | None = None
+    event_type: str | None = None
+
+    @classmethod
+    def from_rejection(
+        cls, exc: EventRejected, raw: bytes, key: bytes | None, source: SourceOffset
+    ) -> DeadLetter:
+        return cls(exc.reason, exc.detail, raw, key, source, exc.event_id, exc.event_type)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one batch did to the log."""
+
+    inserted: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+    def __add__(self, other: AppendResult) -> AppendResult:
+        return AppendResult(
+            self.inserted + other.inserted,
+            self.duplicates + other.duplicates,
+            self.dead_lettered + other.dead_lettered,
+        )
+
+
+def _no_nul(text: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; hostile input may contain it.
+    return None if text is None else text.replace("\x00", "\\u0000")
+
+
+def append_batch(
+    conn: psycopg.Connection[Any],
+    events: Sequence[tuple[Envelope, SourceOffset]],
+    dead_letters: Sequence[DeadLetter] = (),
+) -> AppendResult:
+    """Write ``events`` and ``dead_letters`` in one transaction; return the counts."""
+    by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
+    seen: set[Any] = set()
+    in_batch_duplicates = 0
+    for event, source in events:
+        if event.event_id in seen:
+            in_batch_duplicates += 1
+            continue
+        seen.add(event.event_id)
+        by_topic[event.topic].append(log_row(event, source))
+    inserted = 0
+    dead_lettered = 0
+    with conn.transaction(), conn.cursor() as cur:
+        for topic, rows in by_topic.items():
+            arrays = [list(column) for column in zip(*rows, strict=True)]
+            assert len(arrays) == len(columns_of(topic))
+            cur.execute(APPEND_EVENTS[topic], arrays)
+            inserted += len(cur.fetchall())
+        if dead_letters:
+            cur.execute(
+                APPEND_DEAD_LETTERS,
+                [
+                    [str(d.reason) for d in dead_letters],
+                    [_no_nul(d.detail) for d in dead_letters],
+                    [_no_nul(d.event_id) for d in dead_letters],
+                    [_no_nul(d.event_type) for d in dead_letters],
+                    [d.raw for d in dead_letters],
+                    [len(d.raw) for d in dead_letters],
+                    [d.key for d in dead_letters],
+                    [d.source.topic for d in dead_letters],
+                    [d.source.partition for d in dead_letters],
+                    [d.source.offset for d in dead_letters],
+                ],
+            )
+            dead_lettered = len(cur.fetchall())
+    accepted = sum(len(rows) for rows in by_topic.values())
+    return AppendResult(inserted, accepted - inserted + in_batch_duplicates, dead_lettered)

@@ -1,0 +1,37 @@
+"""The named SQL statements ingest runs. Identifiers come from constants, values are always
+bound parameters."""
+
+from __future__ import annotations
+
+from learnstream.contracts import LOG_TABLES, Topic
+
+from ingest.rows import columns_of
+
+
+def _append_sql(topic: Topic) -> str:
+    columns = columns_of(topic)
+    names = ", ".join(c.name for c in columns)
+    arrays = ", ".join(f"%s::{c.pg_type}[]" for c in columns)
+    # One statement per batch: every column arrives as one array and unnest() zips them
+    # into rows. ON CONFLICT (event_id) makes a redelivered or resent event a no-op; the
+    # RETURNING count tells inserted from duplicate.
+    return (
+        f"INSERT INTO log.{LOG_TABLES[topic]} ({names}) "
+        f"SELECT * FROM unnest({arrays}) "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+    )
+
+
+#: topic -> the batch append statement for its log table.
+APPEND_EVENTS: dict[Topic, str] = {topic: _append_sql(topic) for topic in LOG_TABLES}
+
+APPEND_DEAD_LETTERS = """
+INSERT INTO log.dead_letters
+    (reason, detail, event_id, event_type, raw, raw_size, kafka_key,
+     kafka_topic, kafka_partition, kafka_offset)
+SELECT * FROM unnest(
+    %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::integer[], %s::bytea[],
+    %s::text[], %s::integer[], %s::bigint[])
+ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
+RETURNING id
+"""
