@@ -11,11 +11,10 @@ from typing import Any
 
 import psycopg
 
-from learnstream.contracts import Envelope, Topic
-from learnstream.errors import EventRejected, RejectionReason
-
 from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS
 from ingest.rows import SourceOffset, columns_of, log_row
+from learnstream.contracts import Envelope, Topic
+from learnstream.errors import EventRejected, RejectionReason
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,8 @@ bound parameters."""
 
 from __future__ import annotations
 
-from learnstream.contracts import LOG_TABLES, Topic
-
 from ingest.rows import columns_of
+from learnstream.contracts import LOG_TABLES, Topic
 
 
 def _append_sql(topic: Topic) -> str:
