@@ -38,6 +38,26 @@ def migrate(revision: str = typer.Option("head", help="Target revision.")) -> No
     Console().print(f"[green]database at revision[/] {current_revision(settings)}")
 
 
+@app.command()
+def health(kafka: bool = typer.Option(True, help="Also check the Kafka broker.")) -> None:
+    """Exit 0 when PostgreSQL (and Kafka) answer, 1 otherwise; for health checks."""
+    from rich.console import Console
+
+    from learnstream.errors import TransientError
+    from learnstream.health import check_database, check_kafka
+    from learnstream.settings import load_settings
+
+    settings = load_settings()
+    console = Console()
+    try:
+        console.print(f"postgres {check_database(settings)}: ok")
+        if kafka:
+            console.print(f"kafka ({check_kafka(settings)} topics): ok")
+    except TransientError as exc:
+        console.print(f"[red]unhealthy:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
 @contracts_app.command("export")
 def contracts_export(
     out: str = typer.Option("", help="Folder to write to (default: the committed schema folder)."),
