@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     batch_max_records: int = Field(default=2000)
     batch_timeout_ms: int = Field(default=200)
 
+    # Warehouse
+    warehouse_dir: Path = Field(
+        default=DEFAULT_STACK_DIR / "warehouse",
+        description="Parquet tree, manifest and DuckDB file of the warehouse (ignored by git).",
+    )
+
     # Serving
     serve_host: str = "127.0.0.1"
     serve_port: int = 8088
