@@ -79,7 +79,7 @@ def append_batch(
             arrays = [list(column) for column in zip(*rows, strict=True)]
             assert len(arrays) == len(columns_of(topic))
             cur.execute(APPEND_EVENTS[topic], arrays)
-            inserted += len(cur.fetchall())
+            inserted += cur.rowcount
         if dead_letters:
             cur.execute(
                 APPEND_DEAD_LETTERS,
@@ -96,6 +96,6 @@ def append_batch(
                     [d.source.offset for d in dead_letters],
                 ],
             )
-            dead_lettered = len(cur.fetchall())
+            dead_lettered = cur.rowcount
     accepted = sum(len(rows) for rows in by_topic.values())
     return AppendResult(inserted, accepted - inserted + in_batch_duplicates, dead_lettered)

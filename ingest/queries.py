@@ -13,11 +13,12 @@ def _append_sql(topic: Topic) -> str:
     arrays = ", ".join(f"%s::{c.pg_type}[]" for c in columns)
     # One statement per batch: every column arrives as one array and unnest() zips them
     # into rows. ON CONFLICT (event_id) makes a redelivered or resent event a no-op; the
-    # RETURNING count tells inserted from duplicate.
+    # row count tells inserted from duplicate. (No RETURNING: it needs SELECT, which the
+    # INSERT-only learnstream_ingest role does not have.)
     return (
         f"INSERT INTO log.{LOG_TABLES[topic]} ({names}) "
         f"SELECT * FROM unnest({arrays}) "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        "ON CONFLICT (event_id) DO NOTHING"
     )
 
 
@@ -32,5 +33,4 @@ SELECT * FROM unnest(
     %s::text[], %s::text[], %s::text[], %s::text[], %s::bytea[], %s::integer[], %s::bytea[],
     %s::text[], %s::integer[], %s::bigint[])
 ON CONFLICT (kafka_topic, kafka_partition, kafka_offset) DO NOTHING
-RETURNING id
 """

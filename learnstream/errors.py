@@ -33,6 +33,9 @@ class RejectionReason(StrEnum):
     INVALID_FIELD = "invalid_field"
     OCCURRED_IN_FUTURE = "occurred_in_future"
     WRONG_TOPIC = "wrong_topic"
+    #: Valid by the contract, but the database refused the row (a constraint or a limit the
+    #: contract does not state yet); kept as a dead letter instead of blocking the stream.
+    UNSTORABLE = "unstorable"
 
 
 class EventRejected(LearnstreamError):

@@ -6,7 +6,6 @@ Everything that can be configured is here; code elsewhere receives a ``Settings`
 
 from __future__ import annotations
 
-from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field
@@ -51,6 +50,15 @@ class Settings(BaseSettings):
     )
     batch_max_records: int = Field(default=2000)
     batch_timeout_ms: int = Field(default=200)
+    ingest_retry_max_seconds: float = Field(
+        default=30.0,
+        description="Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.",
+    )
+    ingest_db_role: str = Field(
+        default="learnstream_ingest",
+        description="Role the ingest connection switches to (SET ROLE) for least privilege; "
+        "empty: keep the login user's privileges.",
+    )
 
     # Warehouse
     warehouse_dir: Path = Field(
@@ -67,11 +75,14 @@ class Settings(BaseSettings):
         """True unless both Kafka and PostgreSQL point elsewhere."""
         return self.kafka_bootstrap is None or self.database_url is None
 
-    @cached_property
+    # Plain properties, not cached_property: a cached value lives in the instance __dict__,
+    # which model_copy() copies, so a copy with another database_url would still resolve
+    # to the original database (tests cloned settings this way and hit the shared DB).
+    @property
     def resolved_kafka_bootstrap(self) -> str:
         return self.kafka_bootstrap or LOCAL_KAFKA_BOOTSTRAP
 
-    @cached_property
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or LOCAL_DATABASE_URL
 

@@ -45,6 +45,15 @@ def decode_event(
         raise EventRejected(
             RejectionReason.NOT_AN_OBJECT, f"top level is {type(data).__name__}, not an object"
         )
+    # PostgreSQL text and jsonb cannot store U+0000: an event carrying it would fail the
+    # whole batch at INSERT time, so it is rejected here. The byte scan keeps the common
+    # case free; the walk runs only when an escaped NUL may be present.
+    if b"\\u0000" in raw and (where := _nul_path(data)) is not None:
+        raise EventRejected(
+            RejectionReason.INVALID_FIELD, f"{where}: contains a NUL character (U+0000)",
+            event_id=_str_or_none(data.get("event_id")),
+            event_type=_str_or_none(data.get("event_type")),
+        )
     event_id = _str_or_none(data.get("event_id"))
     event_type = data.get("event_type")
     if not isinstance(event_type, str) or not event_type:
@@ -99,3 +108,21 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def _str_or_none(value: object) -> str | None:
     return value[:255] if isinstance(value, str) else None
+
+
+def _nul_path(value: Any, path: str = "(event)") -> str | None:
+    """Where the first string (key or value) containing U+0000 is, or None."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path != "(event)" else str(key)
+            if "\x00" in str(key):
+                return child
+            if (found := _nul_path(item, child)) is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            if (found := _nul_path(item, f"{path}[{index}]")) is not None:
+                return found
+    return None

@@ -52,8 +52,9 @@ class AssessmentSubmittedPayload(Payload):
     course_id: Identifier | None = Field(default=None, max_length=255)
     skills: list[str] = Field(default_factory=list, max_length=50)
     answers: dict[str, Any] = Field(default_factory=dict)
-    score: float = Field(ge=0)
-    max_score: float = Field(gt=0)
+    # Bounded so the promoted NUMERIC(10,4) columns of log.learning_events can hold them.
+    score: float = Field(ge=0, le=999_999)
+    max_score: float = Field(gt=0, le=999_999)
     passing_score: float | None = Field(default=None, ge=0, le=100, description="Percent.")
     attempt_number: int = Field(ge=1, le=10_000)
     time_taken: int | None = Field(default=None, ge=0, le=86_400 * 7, description="Seconds.")
