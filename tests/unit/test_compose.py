@@ -1,0 +1,82 @@
+"""compose.yaml stays in step with the code: services, health checks, settings, commands."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from learnstream.settings import Settings
+
+COMPOSE = Path(__file__).resolve().parents[2] / "compose.yaml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+def test_declares_the_stack_and_the_services(compose: dict[str, Any]) -> None:
+    assert {"kafka", "postgres", "migrate", "ingest", "projector"} <= set(compose["services"])
+
+
+def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
+    for name in ("kafka", "postgres", "ingest", "projector"):
+        assert "healthcheck" in compose["services"][name], name
+
+
+def test_kafka_runs_kraft_without_zookeeper(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    assert kafka["image"].startswith("apache/kafka:4.")
+    assert kafka["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert "zookeeper" not in compose["services"]
+
+
+def test_every_learnstream_variable_is_a_setting(compose: dict[str, Any]) -> None:
+    fields = {f"LEARNSTREAM_{name.upper()}" for name in Settings.model_fields}
+    for name, service in compose["services"].items():
+        for variable in service.get("environment") or {}:
+            if variable.startswith("LEARNSTREAM_"):
+                assert variable in fields, f"{name}: {variable} is not a Settings field"
+
+
+def test_both_stack_settings_are_set_so_nothing_local_starts(compose: dict[str, Any]) -> None:
+    env = compose["services"]["ingest"]["environment"]
+    settings = Settings(
+        kafka_bootstrap=env["LEARNSTREAM_KAFKA_BOOTSTRAP"],
+        database_url=env["LEARNSTREAM_DATABASE_URL"],
+    )
+    assert not settings.uses_local_stack
+
+
+def test_service_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
+    from typer.main import get_command
+
+    from learnstream.cli import app
+
+    root = get_command(app)
+    known = set(root.commands)  # type: ignore[attr-defined]
+    for name, service in compose["services"].items():
+        command = service.get("command")
+        if command and service.get("build"):
+            assert command[0] in known, f"{name} runs unknown command {command[0]!r}"
+        test = (service.get("healthcheck") or {}).get("test", [])
+        if len(test) > 2 and test[0] == "CMD" and test[1] == "learnstream":
+            assert test[2] in known, f"{name} health check runs unknown command {test[2]!r}"
+
+
+@pytest.mark.skipif(
+    shutil.which("docker-compose") is None, reason="docker-compose is not installed here"
+)
+def test_docker_compose_accepts_the_file() -> None:
+    result = subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), "config", "-q"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
