@@ -3,7 +3,7 @@
 Split by what the caller must do, never by message text::
 
     LearnstreamError
-    ├── EventRejected          terminal: the event is bad; dead-letter it with its reason, never retry
+    ├── EventRejected          terminal: a bad event; dead-letter it with its reason, never retry
     ├── TransientError         retry with backoff and keep the Kafka offset uncommitted
     │   ├── DatabaseUnavailable
     │   └── BrokerUnavailable

@@ -35,7 +35,8 @@ def _to_url(conninfo: str) -> str:
     user = parts.get("user", "")
     password = f":{parts['password']}" if parts.get("password") else ""
     auth = f"{user}{password}@" if user else ""
-    return f"postgresql://{auth}{parts.get('host', 'localhost')}:{parts.get('port', 5432)}/{parts['dbname']}"
+    host = parts.get("host", "localhost")
+    return f"postgresql://{auth}{host}:{parts.get('port', 5432)}/{parts['dbname']}"
 
 
 def _migrations_fingerprint() -> str:

@@ -50,7 +50,8 @@ FAMILY_COLUMNS = {
     content_characteristics    JSONB NOT NULL
 """,
     "activity_events": """
-    content_type               TEXT CHECK (content_type IN ('flashcards', 'exercises', 'simulation')),
+    content_type               TEXT
+        CHECK (content_type IN ('flashcards', 'exercises', 'simulation')),
     query_text                 TEXT,
     target_language            TEXT,
     base_language              TEXT,
