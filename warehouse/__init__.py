@@ -1,0 +1,33 @@
+"""The warehouse stage: Parquet export of the log, DuckDB views, engagement and difficulty
+jobs, plots and reports.
+
+A notebook needs one line: ``con = warehouse.open()`` (a DuckDB connection with every view).
+"""
+
+from warehouse.catalog import open
+from warehouse.errors import (
+    ExportCorrupt,
+    TransportUnavailable,
+    UnknownJob,
+    WarehouseEmpty,
+    WarehouseError,
+)
+from warehouse.export import Checkpoint, ExportResult, Manifest, export_log, export_readmodels
+from warehouse.jobs import JOBS, JobResult, run_job
+
+__all__ = [
+    "JOBS",
+    "Checkpoint",
+    "ExportCorrupt",
+    "ExportResult",
+    "JobResult",
+    "Manifest",
+    "TransportUnavailable",
+    "UnknownJob",
+    "WarehouseEmpty",
+    "WarehouseError",
+    "export_log",
+    "export_readmodels",
+    "open",
+    "run_job",
+]

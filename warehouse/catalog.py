@@ -1,0 +1,117 @@
+"""The DuckDB file: views over the Parquet tree, so a notebook needs one line
+(``warehouse.open()``) to query everything. Views hold glob paths, so files added by a later
+export show up without rebuilding; ``refresh`` only re-creates the list of views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from learnstream.settings import Settings, load_settings
+from warehouse.columns import EVENTS_SCHEMA
+from warehouse.layout import WarehouseLayout
+
+_DUCK_TYPES: dict[pa.DataType, str] = {
+    pa.int64(): "BIGINT",
+    pa.int32(): "INTEGER",
+    pa.float64(): "DOUBLE",
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.date32(): "DATE",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMPTZ",
+}
+
+#: Views derived from ``events`` when the projections' read model is not exported (yet).
+DERIVED_VIEWS: dict[str, str] = {
+    "sessions": """
+        SELECT session_id, max(learner_id) AS learner_id,
+               min(occurred_at) AS started_at, max(occurred_at) AS ended_at,
+               epoch(max(occurred_at)) - epoch(min(occurred_at)) AS length_seconds,
+               count(*) AS events,
+               count(*) FILTER (WHERE event_type = 'playback.started') AS plays
+        FROM events GROUP BY session_id""",
+    "content": """
+        SELECT content_id, json_extract_string(payload, '$.title') AS title,
+               format, genre, topic, difficulty, difficulty_score, duration,
+               occurred_at AS generated_at
+        FROM (SELECT *, row_number() OVER (PARTITION BY content_id ORDER BY position DESC) AS rn
+              FROM events WHERE event_type = 'content.generated')
+        WHERE rn = 1""",
+    "progress": """
+        SELECT learner_id, lesson_id, max(course_id) AS course_id,
+               min(occurred_at) AS started_at,
+               max(occurred_at) FILTER (WHERE event_type = 'lesson.completed') AS completed_at,
+               max(score) FILTER (WHERE event_type = 'lesson.completed') AS best_score,
+               COALESCE(sum(time_spent_delta), 0) AS time_spent_seconds
+        FROM events
+        WHERE family = 'learning_events' AND lesson_id IS NOT NULL AND learner_id IS NOT NULL
+        GROUP BY learner_id, lesson_id""",
+    "learners": """
+        SELECT learner_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
+               count(*) AS events, count(DISTINCT session_id) AS sessions
+        FROM events WHERE learner_id IS NOT NULL GROUP BY learner_id""",
+}
+
+
+def _quote(path: Path) -> str:
+    # Paths are ours (settings), but a quote in a folder name must not break the view.
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _empty_events_view() -> str:
+    columns = ", ".join(
+        f"CAST(NULL AS {_DUCK_TYPES[f.type]}) AS {f.name}" for f in EVENTS_SCHEMA
+    )
+    return f"SELECT {columns}, CAST(NULL AS DATE) AS event_date WHERE false"
+
+
+def view_definitions(layout: WarehouseLayout) -> dict[str, str]:
+    """Every view the warehouse offers right now: name -> SELECT."""
+    views: dict[str, str] = {}
+    if layout.part_files():
+        glob = layout.events / "event_date=*" / "*.parquet"
+        views["events"] = (
+            f"SELECT * FROM read_parquet({_quote(glob)}, hive_partitioning = true, "
+            "union_by_name = true)"
+        )
+    else:
+        views["events"] = _empty_events_view()
+    for name, derived in DERIVED_VIEWS.items():
+        snapshot = layout.readmodels / f"{name}.parquet"
+        views[name] = f"SELECT * FROM read_parquet({_quote(snapshot)})" if snapshot.exists() else derived
+    for snapshot in sorted(layout.readmodels.glob("*.parquet")):
+        views.setdefault(snapshot.stem, f"SELECT * FROM read_parquet({_quote(snapshot)})")
+    for output in sorted((layout.root / "jobs").glob("*/*.parquet")):
+        views[output.stem] = f"SELECT * FROM read_parquet({_quote(output)})"
+    for truth in sorted(layout.truth.glob("*.parquet")):
+        views[f"truth_{truth.stem}"] = f"SELECT * FROM read_parquet({_quote(truth)})"
+    return views
+
+
+def refresh(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> list[str]:
+    """(Re)create every view in ``con``; return their names."""
+    views = view_definitions(layout)
+    for name, select in views.items():
+        con.sql(f'CREATE OR REPLACE VIEW "{name}" AS {select}')
+    return list(views)
+
+
+def open(settings: Settings | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:  # noqa: A001
+    """A DuckDB connection to the warehouse file with every view up to date.
+
+    If another process holds the file for writing, or ``read_only`` is asked, the file is
+    opened read-only with the views as they were last refreshed.
+    """
+    layout = WarehouseLayout((settings or load_settings()).warehouse_dir)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    if not read_only or not layout.database.exists():
+        try:
+            con = duckdb.connect(str(layout.database))
+        except duckdb.IOException:
+            read_only = True
+        else:
+            refresh(con, layout)
+            return con
+    return duckdb.connect(str(layout.database), read_only=True)

@@ -1,0 +1,155 @@
+"""Runs a named job end to end: read the warehouse, compute, write Parquet outputs and the
+PostgreSQL write-backs. Idempotent: outputs are replaced whole, from the same inputs the
+same result."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import duckdb
+import polars as pl
+from psycopg import sql
+
+from learnstream.db import connect
+from learnstream.settings import Settings
+from warehouse import catalog
+from warehouse.errors import UnknownJob, WarehouseEmpty
+from warehouse.export import Manifest
+from warehouse.jobs.difficulty import calibrate
+from warehouse.jobs.engagement import (
+    Engine,
+    activity_tables,
+    content_engagement_duckdb,
+    content_engagement_polars,
+    engagement_by_dimension,
+    scan_events,
+    with_engagement_score,
+)
+from warehouse.jobs.sql import DECLARED_DIFFICULTY, OUTCOMES
+from warehouse.layout import WarehouseLayout, write_parquet_durably
+from warehouse.queries import FIND_LEARNER_ABILITY
+from warehouse.writeback import write_back
+
+JOBS: tuple[str, ...] = ("engagement", "difficulty")
+
+#: The engine each job uses unless told otherwise, chosen by ``bench/warehouse.py``
+#: (see docs/warehouse.md for the figures).
+DEFAULT_ENGINE: dict[str, Engine] = {"engagement": "duckdb", "difficulty": "duckdb"}
+
+Step = Callable[[str], None]
+
+
+@dataclass(slots=True)
+class JobResult:
+    """What a job run produced."""
+
+    job: str
+    engine: str
+    tables: dict[str, int] = field(default_factory=dict)
+    written_back: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _no_step(_: str) -> None:
+    return None
+
+
+def _events_count(con: duckdb.DuckDBPyConnection) -> int:
+    return int(con.sql("SELECT count(*) FROM events").fetchall()[0][0])
+
+
+def compute_engagement(
+    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, engine: Engine, step: Step
+) -> dict[str, pl.DataFrame]:
+    """Every engagement table, computed from the warehouse behind ``con``."""
+    step(f"content engagement ({engine})")
+    if engine == "polars":
+        content = content_engagement_polars(scan_events(layout.events))
+    else:
+        content = content_engagement_duckdb(con)
+    content = with_engagement_score(content)
+    step("engagement by format, genre, topic, difficulty")
+    tables = {"content_engagement": content, "engagement_by_dimension": engagement_by_dimension(content)}
+    step("activity, retention, sessions, funnel")
+    tables.update(activity_tables(con, content))
+    return tables
+
+
+def learner_abilities(settings: Settings) -> tuple[dict[str, float] | None, str]:
+    """Abilities from the learner model's state table, if it exists; and where from."""
+    with connect(settings) as conn:
+        found = conn.execute(FIND_LEARNER_ABILITY).fetchone()
+        if found is None:
+            return None, "no learner model state table: Rasch fit"
+        schema, table, column = (str(v) for v in found)
+        query = sql.SQL("SELECT learner_id, {} FROM {} WHERE {} IS NOT NULL").format(
+            sql.Identifier(column), sql.Identifier(schema, table), sql.Identifier(column)
+        )
+        rows = conn.execute(query).fetchall()
+    if not rows:
+        return None, f"{schema}.{table} is empty: Rasch fit"
+    return {str(k): float(v) for k, v in rows}, f"abilities from {schema}.{table}.{column}"
+
+
+def compute_difficulty(
+    con: duckdb.DuckDBPyConnection, abilities: dict[str, float] | None, step: Step
+) -> dict[str, pl.DataFrame]:
+    """Difficulty tables from the assessment outcomes in the warehouse."""
+    step("outcomes")
+    outcomes = con.sql(OUTCOMES).pl()
+    declared = con.sql(DECLARED_DIFFICULTY).pl()
+    step("calibration")
+    if outcomes.height == 0:
+        raise WarehouseEmpty("no assessment outcomes exported: nothing to calibrate")
+    content, learner = calibrate(outcomes, declared, abilities)
+    return {"content_difficulty": content, "learner_difficulty": learner}
+
+
+def run_job(
+    settings: Settings,
+    name: str,
+    *,
+    engine: Engine | None = None,
+    write_to_postgres: bool = True,
+    step: Step = _no_step,
+) -> JobResult:
+    """Run job ``name``; ``step`` is told each stage (for progress display)."""
+    if name not in JOBS:
+        raise UnknownJob(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
+    chosen: Engine = engine or DEFAULT_ENGINE[name]
+    layout = WarehouseLayout(settings.warehouse_dir)
+    result = JobResult(name, chosen)
+    started_at = datetime.now(UTC)
+    started = time.perf_counter()
+    con = catalog.open(settings)
+    try:
+        if _events_count(con) == 0:
+            raise WarehouseEmpty("no events exported yet: run `learnstream export` first")
+        if name == "engagement":
+            tables = compute_engagement(con, layout, chosen, step)
+        else:
+            abilities = None
+            if write_to_postgres:
+                abilities, note = learner_abilities(settings)
+                result.notes.append(note)
+            tables = compute_difficulty(con, abilities, step)
+        step("writing Parquet")
+        for table, frame in tables.items():
+            write_parquet_durably(layout.job_dir(name) / f"{table}.parquet", frame.to_arrow())
+            result.tables[table] = frame.height
+        catalog.refresh(con, layout)
+    finally:
+        con.close()
+    if write_to_postgres:
+        step("writing back to PostgreSQL")
+        checkpoint = Manifest.load(layout).checkpoint
+        result.written_back = write_back(
+            settings, name, tables, engine=chosen, started_at=started_at,
+            through=(checkpoint.tx_id, checkpoint.position),
+        )
+    result.seconds = time.perf_counter() - started
+    return result

@@ -1,0 +1,259 @@
+"""The jobs' named SQL. Each query reads a relation called ``events`` with the columns of the
+exported events table (``warehouse.columns``): in DuckDB that is the view over the Parquet
+tree; in PostgreSQL, ``POSTGRES_EVENTS`` builds the same relation from the log tables, so the
+very same aggregation text runs in both and their results can be compared."""
+
+from __future__ import annotations
+
+#: Per-content engagement aggregates (before the shared score in ``engagement.py``).
+#: A *play* is one (content, session) pair; its listen-through is the furthest point reached.
+CONTENT_ENGAGEMENT = """
+, plays AS (
+    SELECT content_id, session_id,
+           COALESCE(max(learner_id), session_id) AS actor,
+           count(*) FILTER (WHERE event_type = 'playback.started') AS starts,
+           count(*) FILTER (WHERE event_type = 'playback.completed') AS completions,
+           count(*) FILTER (WHERE event_type = 'playback.skipped') AS skips,
+           count(*) FILTER (WHERE event_type = 'playback.replayed') AS replays,
+           -- LEAST ignores NULLs, so cap with CASE: an unknown reach stays unknown.
+           max(CASE WHEN COALESCE(playback_percent, 100.0 * playback_position / duration) > 100.0
+                    THEN 100.0
+                    ELSE COALESCE(playback_percent, 100.0 * playback_position / duration) END)
+               AS listen_through,
+           max(CASE WHEN duration IS NULL THEN playback_position
+                    ELSE LEAST(playback_position, duration) END) AS listened_seconds
+    FROM events
+    WHERE family = 'behavioral_events'
+    GROUP BY content_id, session_id
+), per_content AS (
+    SELECT content_id,
+           sum(starts) AS starts, sum(completions) AS completions,
+           sum(skips) AS skips, sum(replays) AS replays,
+           count(*) AS plays,
+           count(DISTINCT actor) AS listeners,
+           avg(listen_through) AS avg_listen_through_pct,
+           COALESCE(sum(listened_seconds), 0.0) AS time_spent_seconds
+    FROM plays
+    GROUP BY content_id
+), last_like AS (
+    -- A learner's like status is their latest toggle (client time, log order breaking ties).
+    SELECT content_id, event_type,
+           row_number() OVER (
+               PARTITION BY content_id, COALESCE(learner_id, session_id)
+               ORDER BY occurred_at DESC, position DESC) AS rn
+    FROM events
+    WHERE family = 'like_events'
+), likes AS (
+    SELECT content_id, count(*) FILTER (WHERE event_type = 'content.liked') AS likers
+    FROM last_like WHERE rn = 1
+    GROUP BY content_id
+), declared AS (
+    SELECT content_id, format, genre, topic, difficulty FROM (
+        SELECT content_id, format, genre, topic, difficulty,
+               row_number() OVER (PARTITION BY content_id ORDER BY position DESC) AS rn
+        FROM events WHERE event_type = 'content.generated') AS g
+    WHERE rn = 1
+), observed AS (
+    -- Content never announced by content.generated: take what its first event said.
+    SELECT content_id, format, genre, topic, difficulty FROM (
+        SELECT content_id, format, genre, topic, difficulty,
+               row_number() OVER (PARTITION BY content_id ORDER BY position) AS rn
+        FROM events WHERE family IN ('behavioral_events', 'like_events')) AS o
+    WHERE rn = 1
+), universe AS (
+    SELECT content_id FROM per_content
+    UNION SELECT content_id FROM likes
+    UNION SELECT content_id FROM declared
+)
+SELECT u.content_id,
+       COALESCE(d.format, o.format) AS format,
+       COALESCE(d.genre, o.genre) AS genre,
+       COALESCE(d.topic, o.topic) AS topic,
+       COALESCE(d.difficulty, o.difficulty) AS difficulty,
+       COALESCE(p.starts, 0) AS starts,
+       COALESCE(p.completions, 0) AS completions,
+       COALESCE(p.skips, 0) AS skips,
+       COALESCE(p.replays, 0) AS replays,
+       COALESCE(p.plays, 0) AS plays,
+       COALESCE(p.listeners, 0) AS listeners,
+       COALESCE(l.likers, 0) AS likers,
+       CAST(p.completions AS float8) / NULLIF(p.starts, 0) AS completion_rate,
+       CAST(p.avg_listen_through_pct AS float8) AS avg_listen_through_pct,
+       CAST(p.skips AS float8) / NULLIF(p.starts, 0) AS skip_rate,
+       CAST(p.replays AS float8) / NULLIF(p.starts, 0) AS replay_rate,
+       CAST(COALESCE(l.likers, 0) AS float8) / NULLIF(p.listeners, 0) AS like_rate,
+       CAST(COALESCE(p.time_spent_seconds, 0.0) AS float8) AS time_spent_seconds
+FROM universe u
+LEFT JOIN per_content p ON p.content_id = u.content_id
+LEFT JOIN likes l ON l.content_id = u.content_id
+LEFT JOIN declared d ON d.content_id = u.content_id
+LEFT JOIN observed o ON o.content_id = u.content_id
+WHERE u.content_id IS NOT NULL
+ORDER BY u.content_id
+"""
+
+#: DuckDB: ``events`` is the view over Parquet; the query starts with a dummy CTE so that
+#: the shared body (which opens with ``, plays AS``) reads the same in both databases.
+DUCKDB_CONTENT_ENGAGEMENT = "WITH _start AS (SELECT 1)" + CONTENT_ENGAGEMENT
+
+#: PostgreSQL: the same ``events`` relation, built from the log tables. NOT MATERIALIZED lets
+#: the planner push ``family = ...`` into the UNION ALL and skip the other tables.
+POSTGRES_EVENTS = """
+WITH events AS NOT MATERIALIZED (
+    SELECT 'behavioral_events'::text AS family, position, occurred_at, event_type,
+           session_id, learner_id, content_id,
+           playback_position::float8 AS playback_position,
+           playback_position_percent::float8 AS playback_percent,
+           duration::float8 AS duration,
+           content_characteristics->>'format' AS format,
+           content_characteristics->>'genre' AS genre,
+           content_characteristics->>'topic' AS topic,
+           content_characteristics->>'difficulty' AS difficulty
+    FROM log.behavioral_events
+    UNION ALL
+    SELECT 'like_events', position, occurred_at, event_type, session_id, learner_id, content_id,
+           NULL, NULL, NULL,
+           content_characteristics->>'format', content_characteristics->>'genre',
+           content_characteristics->>'topic', content_characteristics->>'difficulty'
+    FROM log.like_events
+    UNION ALL
+    SELECT 'catalog_events', position, occurred_at, event_type, session_id, learner_id,
+           content_id, NULL, NULL, NULL, format, genre, topic, difficulty
+    FROM log.catalog_events
+)
+"""
+
+POSTGRES_CONTENT_ENGAGEMENT = POSTGRES_EVENTS + CONTENT_ENGAGEMENT
+
+#: Learner activity, with each event's actor: the learner, else the learner its session was
+#: later identified as (``learner.identified``), else the anonymous session. Catalog events
+#: (generation, validation) are the system's doing, not a learner's, and do not count.
+_ACTORS = """identities AS (
+    SELECT session_id, max(learner_id) AS identified_as FROM events
+    WHERE event_type = 'learner.identified' GROUP BY session_id
+), actor_events AS (
+    SELECT e.event_date AS day, COALESCE(e.learner_id, i.identified_as, e.session_id) AS actor
+    FROM events e LEFT JOIN identities i ON i.session_id = e.session_id
+    WHERE e.family <> 'catalog_events' OR e.event_type = 'preferences.updated'
+)"""
+
+#: DAU / WAU / MAU for every day between the first and last active day. An actor is the
+#: learner, or the session for anonymous events.
+DAILY_ACTIVITY = "WITH " + _ACTORS + """, active AS (
+    SELECT DISTINCT day, actor FROM actor_events
+), days AS (
+    SELECT CAST(unnest(generate_series(min(day), max(day), INTERVAL 1 DAY)) AS DATE) AS day
+    FROM active
+)
+SELECT d.day,
+       count(DISTINCT a.actor) FILTER (WHERE a.day = d.day) AS dau,
+       count(DISTINCT a.actor) FILTER (WHERE a.day > d.day - 7) AS wau,
+       count(DISTINCT a.actor) AS mau
+FROM days d
+JOIN active a ON a.day BETWEEN d.day - 29 AND d.day
+GROUP BY d.day
+ORDER BY d.day
+"""
+
+#: Weekly retention: share of each first-activity-week cohort active N weeks later.
+RETENTION_COHORTS = "WITH " + _ACTORS + """, weeks AS (
+    SELECT DISTINCT actor, CAST(date_trunc('week', day) AS DATE) AS week FROM actor_events
+), firsts AS (
+    SELECT actor, min(week) AS cohort_week FROM weeks GROUP BY actor
+), sizes AS (
+    SELECT cohort_week, count(*) AS cohort_size FROM firsts GROUP BY cohort_week
+)
+SELECT f.cohort_week,
+       CAST(datediff('day', f.cohort_week, w.week) // 7 AS INTEGER) AS week_offset,
+       s.cohort_size,
+       count(*) AS active,
+       CAST(count(*) AS DOUBLE) / s.cohort_size AS retention
+FROM weeks w
+JOIN firsts f USING (actor)
+JOIN sizes s USING (cohort_week)
+GROUP BY f.cohort_week, week_offset, s.cohort_size
+ORDER BY f.cohort_week, week_offset
+"""
+
+#: One row per session: when it started and ended, how many events.
+SESSION_LENGTHS = """
+SELECT session_id,
+       max(learner_id) AS learner_id,
+       min(occurred_at) AS started_at,
+       max(occurred_at) AS ended_at,
+       epoch(max(occurred_at)) - epoch(min(occurred_at)) AS length_seconds,
+       count(*) AS events
+FROM events
+WHERE family <> 'catalog_events' OR event_type = 'preferences.updated'
+GROUP BY session_id
+ORDER BY session_id
+"""
+
+#: Session length histogram over fixed buckets (seconds); the last bucket is open.
+SESSION_LENGTH_DISTRIBUTION = """
+WITH edges AS (
+    SELECT unnest([0, 60, 300, 600, 1200, 1800, 3600, 7200]::DOUBLE[]) AS bucket_start_seconds
+), bounded AS (
+    SELECT bucket_start_seconds,
+           lead(bucket_start_seconds) OVER (ORDER BY bucket_start_seconds) AS bucket_end_seconds
+    FROM edges
+)
+SELECT b.bucket_start_seconds, b.bucket_end_seconds, count(s.session_id) AS sessions
+FROM bounded b
+LEFT JOIN session_lengths s
+  ON s.length_seconds >= b.bucket_start_seconds
+ AND (b.bucket_end_seconds IS NULL OR s.length_seconds < b.bucket_end_seconds)
+GROUP BY b.bucket_start_seconds, b.bucket_end_seconds
+ORDER BY b.bucket_start_seconds
+"""
+
+#: requested -> generated -> validated -> consumed -> liked. Each stage after ``generated``
+#: counts contents that also reached the previous stage, so the funnel only narrows.
+GENERATION_FUNNEL = """
+WITH generated AS (
+    SELECT DISTINCT content_id FROM events
+    WHERE event_type = 'content.generated' AND content_id IS NOT NULL
+), validated AS (
+    SELECT DISTINCT e.content_id FROM events e JOIN generated g USING (content_id)
+    WHERE e.event_type = 'content.validated' AND e.passed
+), consumed AS (
+    SELECT DISTINCT e.content_id FROM events e JOIN validated v USING (content_id)
+    WHERE e.event_type = 'playback.started'
+), liked AS (
+    SELECT DISTINCT c.content_id FROM content_engagement c JOIN consumed USING (content_id)
+    WHERE c.likers > 0
+), stages AS (
+    SELECT 'requested' AS stage, 1 AS ordinal,
+           (SELECT count(*) FROM events WHERE event_type = 'content.requested') AS count
+    UNION ALL SELECT 'generated', 2, (SELECT count(*) FROM generated)
+    UNION ALL SELECT 'validated', 3, (SELECT count(*) FROM validated)
+    UNION ALL SELECT 'consumed', 4, (SELECT count(*) FROM consumed)
+    UNION ALL SELECT 'liked', 5, (SELECT count(*) FROM liked)
+)
+SELECT stage, ordinal, count,
+       CAST(count AS DOUBLE) / NULLIF(lag(count) OVER (ORDER BY ordinal), 0) AS conversion
+FROM stages
+ORDER BY ordinal
+"""
+
+#: Assessment outcomes for the difficulty job: one row per submitted attempt.
+#: The item is the content the assessment is about, or the assessment itself.
+OUTCOMES = """
+SELECT COALESCE(learner_id, session_id) AS learner_id,
+       COALESCE(content_id, assessment_id) AS item_id,
+       LEAST(GREATEST(score / max_score, 0.0), 1.0) AS outcome
+FROM events
+WHERE event_type = 'assessment.submitted' AND max_score > 0
+ORDER BY position
+"""
+
+#: What each content declared about its difficulty (latest content.generated).
+DECLARED_DIFFICULTY = """
+SELECT content_id, difficulty AS declared_difficulty, difficulty_score AS declared_difficulty_score
+FROM (
+    SELECT content_id, difficulty, difficulty_score,
+           row_number() OVER (PARTITION BY content_id ORDER BY position DESC) AS rn
+    FROM events WHERE event_type = 'content.generated'
+) AS g
+WHERE rn = 1
+"""

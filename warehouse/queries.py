@@ -1,0 +1,67 @@
+"""The named SQL the warehouse runs against PostgreSQL. Identifiers come from constants in
+this package; values are always bound parameters (``%(name)s``)."""
+
+from __future__ import annotations
+
+from warehouse.columns import EXPORT_COLUMNS, LOG_FAMILIES
+
+#: The gap-safe horizon: every transaction with an id below it has finished (committed or
+#: rolled back), so no row with a smaller ``tx_id`` can appear later. Captured once per export
+#: run, which also bounds the run when writers never stop.
+EXPORT_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+def _family_select(family: str) -> str:
+    columns = ",\n        ".join(f"{c.expression(family)} AS {c.name}" for c in EXPORT_COLUMNS)
+    # The row comparison on (tx_id, position) walks the (tx_id, position) index of each table.
+    return f"""(
+    SELECT
+        {columns}
+    FROM log.{family}
+    WHERE tx_id < %(horizon)s::text::xid8
+      AND (tx_id, position) > (%(after_tx)s::text::xid8, %(after_position)s::bigint)
+    ORDER BY tx_id, position
+    LIMIT %(limit)s
+)"""
+
+
+#: The next batch of log rows after the checkpoint, in (tx_id, position) order, across all
+#: five log tables. This is the projections' reading rule: rows of transactions that are
+#: still running may hold smaller positions than rows already visible, so reading by
+#: ``position`` alone would skip them for ever; reading below the xmin horizon in
+#: (tx_id, position) order cannot.
+EXPORT_BATCH = (
+    "SELECT * FROM (\n"
+    + "\nUNION ALL\n".join(_family_select(f) for f in LOG_FAMILIES)
+    + "\n) AS batch ORDER BY tx_id, position LIMIT %(limit)s"
+)
+
+#: Rows still to export below the horizon (for the progress bar).
+EXPORT_BACKLOG = "SELECT " + " + ".join(
+    f"(SELECT count(*) FROM log.{f} WHERE tx_id < %(horizon)s::text::xid8 "
+    f"AND (tx_id, position) > (%(after_tx)s::text::xid8, %(after_position)s::bigint))"
+    for f in LOG_FAMILIES
+)
+
+#: Does a relation exist? (``to_regclass`` is NULL when it does not.)
+RELATION_EXISTS = "SELECT to_regclass(%(name)s) IS NOT NULL"
+
+#: Tables called ``learner_model_state`` with a learner id and an ability-like column.
+FIND_LEARNER_ABILITY = """
+SELECT c.table_schema, c.table_name, c.column_name
+FROM information_schema.columns c
+WHERE c.table_name IN ('learner_model_state', 'learner_abilities', 'learner_state')
+  AND c.column_name IN ('ability', 'theta', 'ability_mean')
+  AND EXISTS (
+      SELECT 1 FROM information_schema.columns k
+      WHERE k.table_schema = c.table_schema AND k.table_name = c.table_name
+        AND k.column_name = 'learner_id')
+ORDER BY c.table_schema, c.table_name, c.column_name
+"""
+
+#: Book-keeping of one job run.
+RECORD_JOB_RUN = """
+INSERT INTO warehouse.job_runs
+    (job, engine, started_at, through_tx_id, through_position, rows_written)
+VALUES (%(job)s, %(engine)s, %(started_at)s, %(through_tx_id)s, %(through_position)s, %(rows)s)
+"""
