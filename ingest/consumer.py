@@ -1,0 +1,283 @@
+"""The ingest consumer: a FastStream Kafka app with one batch subscriber per event topic.
+
+Each batch goes through :meth:`IngestConsumer.handle_batch`, which is where the delivery
+guarantee is made (read its docstring). Everything else here is wiring.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import threading
+from collections.abc import Sequence
+from typing import Annotated, Any, Union
+
+import anyio
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.publisher.usecase import DefaultPublisher
+from faststream.message import StreamMessage
+from faststream.middlewares import AckPolicy
+from pydantic import Field, PlainValidator
+
+from ingest.appender import DeadLetter
+from ingest.backoff import Backoff
+from ingest.batch import ConsumedMessage, DecodeRules, decode_batch, logical_topic
+from ingest.dead_letters import DeadLetterMessage
+from ingest.errors import ConsumerFailed, IngestInterrupted
+from ingest.log_writer import LogWriter
+from ingest.rows import SourceOffset
+from ingest.summary import IngestSummary
+from learnstream.contracts import EVENT_TOPICS, EVENT_TYPES, Topic, event_types_on
+from learnstream.settings import Settings
+
+log = logging.getLogger("learnstream.ingest")
+
+# THE offset-commit decision (the one place it is made).
+#
+# FastStream's default Kafka policy is ACK_FIRST: aiokafka auto-commits offsets as soon as
+# a batch is fetched, before the handler runs. A crash or a database outage after the fetch
+# would then lose the batch (at-most-once). AckPolicy.ACK is no better for us: it commits
+# after the handler even when the handler raised. So ingest uses MANUAL, which FastStream
+# turns into `enable_auto_commit=False` and no automatic ack at all, and commits the exact
+# offsets itself in `handle_batch`, only after the batch's database transaction committed
+# and its dead letters were published. A crash between the database commit and the offset
+# commit redelivers the batch, and the log's idempotent append (event_id unique; dead
+# letters unique by source offset) turns that redelivery into a no-op: exactly once in
+# effect.
+ACK_POLICY = AckPolicy.MANUAL
+
+#: How long SIGTERM waits for the batch in flight before abandoning it (uncommitted).
+GRACEFUL_TIMEOUT_S = 30.0
+
+
+def _topic_wire_schema(topic: Topic) -> Any:
+    """The handler's body annotation: raw message values, documented as the topic's events.
+
+    Validation is a pass-through (ingest decodes itself, so that a bad message becomes a
+    dead letter with a precise reason rather than a FastStream error), while the AsyncAPI
+    document shows the discriminated union of the event types that travel on ``topic``.
+    """
+    classes = tuple(EVENT_TYPES[name] for name in event_types_on(topic))
+    event: Any = (
+        Annotated[Union[classes], Field(discriminator="event_type")]  # noqa: UP007
+        if len(classes) > 1
+        else classes[0]
+    )
+    return Annotated[list[bytes], PlainValidator(lambda raw: raw, json_schema_input_type=event)]
+
+
+async def _raw_values(message: StreamMessage[Any]) -> list[bytes]:
+    # Skip FastStream's per-message JSON decode: the codec parses each message once.
+    records: Sequence[ConsumerRecord[Any, Any]] = message.raw_message
+    return [record.value or b"" for record in records]
+
+
+class IngestConsumer:
+    """The broker, its five batch subscribers, the dead-letter publisher and the writers."""
+
+    def __init__(self, settings: Settings, *, backoff: Backoff | None = None) -> None:
+        self.settings = settings
+        self.summary = IngestSummary()
+        #: Set when retries must give up (shutdown past the graceful timeout).
+        self.abandon = threading.Event()
+        #: Set when the consumer must stop (fatal error in a handler).
+        self.failed = anyio.Event()
+        self.failure: BaseException | None = None
+        self._backoff = backoff or Backoff(maximum=settings.ingest_retry_max_seconds)
+        self._rules = DecodeRules.from_settings(settings)
+        self._writers: dict[Topic, LogWriter] = {}
+        self.broker = KafkaBroker(
+            settings.resolved_kafka_bootstrap,
+            acks="all",
+            enable_idempotence=True,
+            ack_policy=ACK_POLICY,
+            graceful_timeout=GRACEFUL_TIMEOUT_S,
+            # Topics are created by ensure_topics (partitions, namespace), not implicitly.
+            allow_auto_create_topics=False,
+            logger=logging.getLogger("learnstream.ingest.faststream"),
+            log_level=logging.DEBUG,
+            description="Learnstream ingest: event topics -> append-only PostgreSQL log.",
+        )
+        self.dead_letter_publisher: DefaultPublisher = self.broker.publisher(
+            settings.topic(Topic.DEAD_LETTER),
+            title="dead-letter",
+            description="Messages ingest refused, with the reason and the raw bytes.",
+            schema=DeadLetterMessage,
+        )
+        for topic in EVENT_TOPICS:
+            self._subscribe(topic)
+
+    def _subscribe(self, topic: Topic) -> None:
+        self._writers[topic] = LogWriter(
+            self.settings, backoff=self._backoff, stopping=self.abandon
+        )
+        subscriber = self.broker.subscriber(
+            self.settings.topic(topic),
+            batch=True,
+            group_id=self.settings.consumer_group,
+            auto_offset_reset="earliest",
+            max_records=self.settings.batch_max_records,
+            batch_timeout_ms=self.settings.batch_timeout_ms,
+            # A batch may wait for the database much longer than aiokafka's default 5 min
+            # poll interval; past it the group reassigns the partitions, which is safe
+            # (uncommitted, idempotent) but churns. One hour keeps the member in place.
+            max_poll_interval_ms=3_600_000,
+            decoder=_raw_values,
+            title=f"ingest:{topic.value}",
+            description=f"Appends {topic.value} events to the log.",
+        )
+
+        async def handle(batch: list[bytes], message: Any) -> None:
+            await self.handle_batch(topic, message)
+
+        # The annotations are built at runtime (one event union per topic), so they are
+        # given to FastStream through the signature rather than written inline.
+        handle.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
+                inspect.Parameter(
+                    "batch",
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    annotation=_topic_wire_schema(topic),
+                ),
+                inspect.Parameter(
+                    "message", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=KafkaMessage
+                ),
+            ]
+        )
+        handle.__name__ = f"ingest_{topic.name.lower()}"
+        subscriber(handle)
+
+    async def handle_batch(self, topic: Topic, message: StreamMessage[Any]) -> None:
+        """Decode, write, dead-letter, then commit offsets: in this order, never another.
+
+        1. decode every record; refused ones become dead letters (with raw bytes, offset);
+        2. one database transaction appends the events and the dead letters (retried while
+           the database is down; never skipped);
+        3. each dead letter is published to the dead-letter topic and acknowledged;
+        4. only then the offsets after the batch's last records are committed.
+        A failure before 4 leaves the offsets where they were: the batch comes again.
+        """
+        records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+        if not records:
+            return
+        self.summary.touch()
+        consumer = message.consumer  # type: ignore[attr-defined]
+        try:
+            messages = [
+                ConsumedMessage(
+                    topic=logical_topic(self.settings, r.topic),
+                    source=SourceOffset(r.topic, r.partition, r.offset),
+                    key=r.key,
+                    value=r.value or b"",
+                )
+                for r in records
+            ]
+            decoded = decode_batch(messages, self._rules)
+            result = await anyio.to_thread.run_sync(self._writers[topic].write, decoded)
+            await self._publish_dead_letters(decoded.dead_letters)
+            await _commit(consumer, _next_offsets(records))
+        except IngestInterrupted:
+            log.warning("batch abandoned at shutdown; it will be redelivered", extra={
+                "topic": topic.value, "records": len(records)})
+            return
+        except Exception as exc:
+            # Unknown failure: rewind so this consumer does not move past the batch, and
+            # stop. A restart resumes from the last committed offsets.
+            _rewind(consumer, records)
+            self.failure = exc
+            log.exception("ingest failed; stopping without committing this batch",
+                          extra={"topic": topic.value})
+            self.failed.set()
+            return
+        self.summary.record(topic, len(records), result, decoded.dead_letters)
+        self.summary.touch()
+        log.info(
+            "batch committed",
+            extra={
+                "topic": topic.value,
+                "records": len(records),
+                "inserted": result.inserted,
+                "duplicates": result.duplicates,
+                "dead_lettered": len(decoded.dead_letters),
+                "lag": _lag(consumer, records),
+            },
+        )
+
+    async def _publish_dead_letters(self, dead_letters: list[DeadLetter]) -> None:
+        for dead in dead_letters:
+            body = DeadLetterMessage.from_dead_letter(dead).model_dump_json().encode()
+            for delay in self._backoff.delays():
+                try:
+                    await self.dead_letter_publisher.publish(
+                        body, key=dead.key, headers={"content-type": "application/json"}
+                    )
+                    break
+                except KafkaError as exc:
+                    log.warning("dead-letter publish failed; retrying",
+                                extra={"error": str(exc), "retry_in_s": delay})
+                if self.abandon.is_set():
+                    raise IngestInterrupted("shutdown while publishing dead letters")
+                await anyio.sleep(delay)
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise ConsumerFailed(str(self.failure)) from self.failure
+
+
+def _next_offsets(records: Sequence[ConsumerRecord[Any, Any]]) -> dict[TopicPartition, int]:
+    """Per partition, the offset after the last record of the batch (Kafka's convention)."""
+    offsets: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        offsets[tp] = max(offsets.get(tp, 0), record.offset + 1)
+    return offsets
+
+
+async def _commit(consumer: Any, offsets: dict[TopicPartition, int]) -> None:
+    if not isinstance(consumer, AIOKafkaConsumer):
+        await consumer.commit()  # FastStream's in-memory test consumer: nothing to commit
+        return
+    try:
+        await consumer.commit(offsets)
+    except KafkaError as exc:
+        # Typically a rebalance took the partitions away. The rows are committed; the new
+        # owner re-reads the batch and the idempotent append makes it a no-op.
+        log.warning("offset commit failed; the batch will be redelivered (no-op)",
+                    extra={"error": repr(exc)})
+
+
+def _rewind(consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+    if not isinstance(consumer, AIOKafkaConsumer):
+        return
+    first: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        first[tp] = min(first.get(tp, record.offset), record.offset)
+    for tp, offset in first.items():
+        try:
+            consumer.seek(tp, offset)
+        except Exception:
+            log.warning("could not rewind %s", tp)
+
+
+def _lag(consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> int | None:
+    """Records behind the high watermark after this batch (None when unknown)."""
+    if not isinstance(consumer, AIOKafkaConsumer):
+        return None
+    lag = 0
+    for tp, next_offset in _next_offsets(records).items():
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            return None
+        lag += max(highwater - next_offset, 0)
+    return lag
+
+
+__all__ = ["ACK_POLICY", "IngestConsumer"]

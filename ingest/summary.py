@@ -1,0 +1,62 @@
+"""Running totals of an ingest run, per topic, for logs and the final summary."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ingest.appender import AppendResult, DeadLetter
+from learnstream.contracts import EVENT_TOPICS, Topic
+
+
+@dataclass(slots=True)
+class TopicTotals:
+    batches: int = 0
+    messages: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+
+@dataclass(slots=True)
+class IngestSummary:
+    """What an ingest run has done so far. Updated by the consumer after each commit."""
+
+    topics: dict[Topic, TopicTotals] = field(
+        default_factory=lambda: {topic: TopicTotals() for topic in EVENT_TOPICS}
+    )
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    started_at: float = field(default_factory=time.monotonic)
+    last_message_at: float = field(default_factory=time.monotonic)
+
+    def record(
+        self, topic: Topic, messages: int, result: AppendResult, dead_letters: list[DeadLetter]
+    ) -> None:
+        totals = self.topics[topic]
+        totals.batches += 1
+        totals.messages += messages
+        totals.inserted += result.inserted
+        totals.duplicates += result.duplicates
+        totals.dead_lettered += len(dead_letters)
+        self.dead_letter_reasons.update(str(d.reason) for d in dead_letters)
+
+    def touch(self) -> None:
+        """A message arrived (for idle detection)."""
+        self.last_message_at = time.monotonic()
+
+    @property
+    def messages(self) -> int:
+        return sum(t.messages for t in self.topics.values())
+
+    @property
+    def inserted(self) -> int:
+        return sum(t.inserted for t in self.topics.values())
+
+    @property
+    def duplicates(self) -> int:
+        return sum(t.duplicates for t in self.topics.values())
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(t.dead_lettered for t in self.topics.values())
