@@ -1,0 +1,44 @@
+"""``learnstream simulate``: a seeded generator of realistic learner behaviour.
+
+A hidden world (content with true difficulty, courses with IRT items, learners with
+ability, learning rate and preferences) drives every event; delivery then duplicates and
+reorders some of them the way real clients do. The same config gives the same bytes.
+
+    sim = Simulation(SimulationConfig(learners=200, days=14, seed=7, start=...))
+    for event in sim.events(): ...
+    write_truth(sim.truth(), path)   # later: load_truth(path)
+"""
+
+from ingest.simulator.config import SimulationConfig, default_start
+from ingest.simulator.delivery import DeliveryStats
+from ingest.simulator.runner import Simulation, SimulationStats, simulate
+from ingest.simulator.sinks import produce, write_jsonl
+from ingest.simulator.truth import (
+    ContentTruth,
+    CourseTruth,
+    GroundTruth,
+    ItemTruth,
+    LearnerTruth,
+    PreferenceWeights,
+    load_truth,
+    write_truth,
+)
+
+__all__ = [
+    "ContentTruth",
+    "CourseTruth",
+    "DeliveryStats",
+    "GroundTruth",
+    "ItemTruth",
+    "LearnerTruth",
+    "PreferenceWeights",
+    "Simulation",
+    "SimulationConfig",
+    "SimulationStats",
+    "default_start",
+    "load_truth",
+    "produce",
+    "simulate",
+    "write_jsonl",
+    "write_truth",
+]
