@@ -1,0 +1,143 @@
+"""Reads the log past a checkpoint without ever skipping an event. THE gap rule lives here.
+
+Why a plain ``position > checkpoint`` reader loses events: ``position`` comes from a sequence,
+and a transaction draws its numbers when it inserts but makes them visible when it commits.
+Writer A draws position 10, writer B draws 11 and commits first; a reader that sees 11 and
+moves its checkpoint to 11 will never look at 10 again once A commits. The event is skipped
+forever, silently.
+
+The rule: every log row carries ``tx_id`` (the inserting transaction's 64-bit ``xid8``). Read
+rows in ``(tx_id, position)`` order, and only rows with
+``tx_id < pg_snapshot_xmin(pg_current_snapshot())``. Every transaction below the snapshot's
+xmin has finished (committed rows are visible to this statement, aborted ones never will
+be), and every transaction still running, or not yet started, has an xid >= xmin. So the set
+of rows at or below any checkpoint we hand out can never grow again, and a checkpoint kept as
+the pair ``(tx_id, position)`` is exact: every row after it sorts after it.
+
+The price is latency, not correctness: a long-running writer (or any transaction holding an
+xid open) holds xmin back, and rows of later transactions wait until it finishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import sql
+
+from learnstream.contracts import LOG_TABLES, Topic
+
+from projections.projection import Checkpoint, Connection, LogEvent
+
+_COLUMNS = sql.SQL(
+    "position, tx_id::text::bigint, event_id, event_type, schema_version, occurred_at, "
+    "received_at, session_id, learner_id, content_id, "
+    # Rows of types the projection does not read still move the checkpoint, but their
+    # payload is not shipped.
+    "CASE WHEN event_type = ANY(%(types)s) THEN payload END"
+)
+
+# The gap rule, as a WHERE clause shared by the incremental reader, the rebuild frontier and
+# the lag count. (tx_id, position) is indexed on every log table.
+_AFTER = sql.SQL(
+    "(tx_id, position) > (%(tx)s::text::xid8, %(pos)s) "
+    "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+)
+
+
+def _family_order(families: Iterable[Topic]) -> list[Topic]:
+    return sorted(families, key=lambda t: t.value)
+
+
+def read_after_sql(families: Iterable[Topic]) -> sql.Composed:
+    """The batch read: rows after a checkpoint, below xmin, in (tx_id, position) order."""
+    branches = [
+        sql.SQL(
+            "(SELECT {fam} AS family, {cols} FROM {table} WHERE {after} "
+            "ORDER BY tx_id, position LIMIT %(limit)s)"
+        ).format(
+            fam=sql.Literal(topic.value),
+            cols=_COLUMNS,
+            table=sql.Identifier("log", LOG_TABLES[topic]),
+            after=_AFTER,
+        )
+        for topic in _family_order(families)
+    ]
+    return sql.SQL("SELECT * FROM ({}) AS u ORDER BY 3, 2 LIMIT %(limit)s").format(
+        sql.SQL(" UNION ALL ").join(branches)
+    )
+
+
+def frontier_sql(families: Iterable[Topic]) -> sql.Composed:
+    """The highest (tx_id, position) that is safe to read now (or NULL if none is)."""
+    branches = [
+        sql.SQL(
+            "(SELECT tx_id::text::bigint, position FROM {table} "
+            "WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+            "ORDER BY tx_id DESC, position DESC LIMIT 1)"
+        ).format(table=sql.Identifier("log", LOG_TABLES[topic]))
+        for topic in _family_order(families)
+    ]
+    return sql.SQL("SELECT * FROM ({}) AS u ORDER BY 1 DESC, 2 DESC LIMIT 1").format(
+        sql.SQL(" UNION ALL ").join(branches)
+    )
+
+
+def pending_sql(families: Iterable[Topic]) -> sql.Composed:
+    """How many readable rows lie after a checkpoint, and the oldest one's received_at."""
+    branches = [
+        sql.SQL(
+            "(SELECT count(*) AS n, min(received_at) AS oldest FROM {table} WHERE {after})"
+        ).format(table=sql.Identifier("log", LOG_TABLES[topic]), after=_AFTER)
+        for topic in _family_order(families)
+    ]
+    return sql.SQL("SELECT coalesce(sum(n), 0)::bigint, min(oldest) FROM ({}) AS u").format(
+        sql.SQL(" UNION ALL ").join(branches)
+    )
+
+
+def _params(after: Checkpoint, types: Iterable[str], limit: int = 0) -> dict[str, Any]:
+    return {"tx": str(after.tx_id), "pos": after.position, "types": sorted(types), "limit": limit}
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Rows read past a checkpoint: the events to apply, and the checkpoint after them
+    (which also covers rows of types the projection ignores)."""
+
+    events: list[LogEvent]
+    end: Checkpoint
+    rows_read: int
+
+
+def read_batch(
+    conn: Connection,
+    after: Checkpoint,
+    families: Iterable[Topic],
+    event_types: Iterable[str],
+    limit: int,
+) -> Batch:
+    """The next at most ``limit`` readable rows after ``after``, in read order."""
+    types = frozenset(event_types)
+    rows = conn.execute(read_after_sql(families), _params(after, types, limit)).fetchall()
+    events = [
+        LogEvent(Topic(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        for r in rows
+        if r[4] in types
+    ]
+    end = Checkpoint(rows[-1][2], rows[-1][1]) if rows else after
+    return Batch(events, end, len(rows))
+
+
+def frontier(conn: Connection, families: Iterable[Topic]) -> Checkpoint | None:
+    """The highest checkpoint that is final now (nothing can appear at or below it later)."""
+    row = conn.execute(frontier_sql(families)).fetchone()
+    return None if row is None else Checkpoint(int(row[0]), int(row[1]))
+
+
+def pending(conn: Connection, after: Checkpoint, families: Iterable[Topic]) -> tuple[int, Any]:
+    """(readable rows after ``after``, received_at of the oldest of them or None)."""
+    row = conn.execute(pending_sql(families), _params(after, ())).fetchone()
+    assert row is not None
+    return int(row[0]), row[1]

@@ -1,0 +1,108 @@
+"""Named SQL of the projections stage (checkpoints, views). Values are always bound
+parameters; identifiers are composed with ``psycopg.sql``."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from projections.projection import Projection, Store
+
+LOCK_CHECKPOINT = """
+SELECT version, generation, tx_id::text::bigint, position, last_error
+FROM projections.checkpoints WHERE name = %s FOR UPDATE SKIP LOCKED
+"""
+
+LOCK_CHECKPOINT_WAIT = """
+SELECT version, generation, tx_id::text::bigint, position, last_error
+FROM projections.checkpoints WHERE name = %s FOR UPDATE
+"""
+
+GET_CHECKPOINT = """
+SELECT version, generation FROM projections.checkpoints WHERE name = %s
+"""
+
+ADVANCE_CHECKPOINT = """
+UPDATE projections.checkpoints
+SET tx_id = %s::text::xid8, position = %s, events_applied = events_applied + %s,
+    updated_at = now()
+WHERE name = %s
+"""
+
+RECORD_FAILURE = """
+UPDATE projections.checkpoints
+SET tx_id = %s::text::xid8, position = %s, events_applied = events_applied + %s,
+    updated_at = now(), last_error = %s, error_event_id = %s, error_position = %s,
+    failed_at = now()
+WHERE name = %s
+"""
+
+CLEAR_FAILURE = """
+UPDATE projections.checkpoints
+SET last_error = NULL, error_event_id = NULL, error_position = NULL, failed_at = NULL
+WHERE name = %s
+"""
+
+SWAP_CHECKPOINT = """
+INSERT INTO projections.checkpoints
+    (name, version, generation, tx_id, position, events_applied, rebuilt_at, updated_at)
+VALUES (%(name)s, %(version)s, %(generation)s, %(tx)s::text::xid8, %(pos)s, %(applied)s,
+        now(), now())
+ON CONFLICT (name) DO UPDATE SET
+    version = EXCLUDED.version, generation = EXCLUDED.generation, tx_id = EXCLUDED.tx_id,
+    position = EXCLUDED.position, events_applied = EXCLUDED.events_applied,
+    rebuilt_at = now(), updated_at = now(), last_error = NULL, error_event_id = NULL,
+    error_position = NULL, failed_at = NULL
+"""
+
+ALL_CHECKPOINTS = """
+SELECT name, version, generation, tx_id::text::bigint, position, events_applied, rebuilt_at,
+       updated_at, last_error, error_event_id, error_position, failed_at
+FROM projections.checkpoints ORDER BY name
+"""
+
+STORE_SCHEMA = "projection_store"
+
+
+def store_for(projection: Projection, generation: int) -> Store:
+    """The physical tables of ``generation`` of ``projection``."""
+    return Store(
+        STORE_SCHEMA, {t.name: f"{t.name}__g{generation}" for t in projection.tables}
+    )
+
+
+def drop_tables(store: Store) -> list[sql.Composed]:
+    return [sql.SQL("DROP TABLE IF EXISTS {}").format(store.table(n)) for n in store.tables]
+
+
+def view_sql(projection: Projection, store: Store, replace: bool) -> list[sql.Composed]:
+    """Statements pointing ``read.<table>`` at ``store`` (and granting it to readers)."""
+    out: list[sql.Composed] = []
+    verb = sql.SQL("CREATE OR REPLACE VIEW" if replace else "CREATE VIEW")
+    for table in projection.tables:
+        view = sql.Identifier("read", table.name)
+        out.append(
+            sql.SQL("{} {} AS SELECT {} FROM {}").format(
+                verb,
+                view,
+                sql.SQL(", ").join(sql.Identifier(c) for c in table.public_columns),
+                store.table(table.name),
+            )
+        )
+        out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader").format(view))
+    return out
+
+
+def derived_view_sql(projection: Projection) -> list[sql.Composed]:
+    out: list[sql.Composed] = []
+    for name, select in projection.derived_views:
+        view = sql.Identifier("read", name)
+        out.append(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(view, sql.SQL(select)))  # type: ignore[arg-type]
+        out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader").format(view))
+    return out
+
+
+def drop_view_sql(projection: Projection) -> list[sql.Composed]:
+    return [
+        sql.SQL("DROP VIEW IF EXISTS {} CASCADE").format(sql.Identifier("read", t.name))
+        for t in projection.tables
+    ]

@@ -1,0 +1,162 @@
+"""``sessions`` (seed 002): one row per listening session.
+
+- ``started_at`` / ``last_activity_at``: min / max ``occurred_at`` of the session's playback
+  and like events; ``event_count`` their number.
+- ``content_ids``: contents played, in order of first playback; ``current_content_id``: the
+  content of the latest playback event by ``(occurred_at, event_id)``.
+- ``total_listening_time`` (seconds) comes from playback *intervals*, not the wall clock
+  between events. Per content, take its playback events in ``(occurred_at, event_id)`` order;
+  between two consecutive events the listener heard ``arrive(next) - depart(prev)`` seconds
+  of audio, where ``depart`` is the position after an event and ``arrive`` the position the
+  player had reached when the next event happened (a seek's ``from_position``, otherwise its
+  ``playback_position``). Negative progress (replay, seek back) counts 0; progress is capped
+  at the wall-clock gap times the playback rate, so a lost seek cannot count as listening.
+  Paused time never counts because the position does not move while paused. Arithmetic is
+  in integer centiseconds (exact in Python and SQL); the total is floored to seconds.
+
+Late events are harmless: the row keeps the session's playback points (internal columns
+``pt_*``) sorted by ``(occurred_at, event_id)``, and the derived columns are a function of
+that set, so any arrival order gives the same row.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
+from projections.projection import LogEvent, ReadTable
+
+_CENTI = timedelta(microseconds=10_000)
+PLAYBACK_TYPES = frozenset(
+    {
+        "playback.started", "playback.paused", "playback.resumed", "playback.seeked",
+        "playback.skipped", "playback.completed", "playback.replayed", "playback.heartbeat",
+    }
+)
+LIKE_TYPES = frozenset({"content.liked", "content.unliked"})
+
+
+def centis(value: Any) -> int:
+    """Seconds (a JSON number) as whole centiseconds, floored exactly."""
+    return int((Decimal(str(value)) * 100).to_integral_value(rounding="ROUND_FLOOR"))
+
+
+def listened_centis(
+    at: list[Any], content: list[str], arrive: list[int], depart: list[int], rate: list[int]
+) -> int:
+    """The listening rule (see the module docstring) over points sorted by (at, event_id)."""
+    last: dict[str, int] = {}
+    total = 0
+    for i, c in enumerate(content):
+        j = last.get(c)
+        if j is not None:
+            gap = (at[i] - at[j]) // _CENTI
+            total += min(max(arrive[i] - depart[j], 0), gap * rate[j] // 100)
+        last[c] = i
+    return total
+
+
+class SessionProjection(FoldProjection):
+    name = "sessions"
+    version = 1
+    event_types = PLAYBACK_TYPES | LIKE_TYPES
+    tables = (
+        ReadTable(
+            "sessions",
+            """session_id TEXT PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL,
+            last_activity_at TIMESTAMPTZ NOT NULL, event_count BIGINT NOT NULL,
+            content_ids TEXT[] NOT NULL, current_content_id TEXT,
+            total_listening_time INTEGER NOT NULL,
+            pt_at TIMESTAMPTZ[] NOT NULL, pt_event UUID[] NOT NULL, pt_content TEXT[] NOT NULL,
+            pt_arrive BIGINT[] NOT NULL, pt_depart BIGINT[] NOT NULL, pt_rate INTEGER[] NOT NULL""",
+            (
+                "session_id", "started_at", "last_activity_at", "content_ids",
+                "current_content_id", "total_listening_time", "event_count",
+            ),
+            ("(started_at)", "(last_activity_at)"),
+        ),
+    )
+    columns: ClassVar[tuple[Col, ...]] = (
+        Col("session_id", "text", Rule.KEY),
+        Col("started_at", "timestamptz", Rule.MIN),
+        Col("last_activity_at", "timestamptz", Rule.MAX),
+        Col("event_count", "bigint", Rule.SUM),
+        Col("content_ids", "text[]", Rule.DERIVED),
+        Col("current_content_id", "text", Rule.DERIVED),
+        Col("total_listening_time", "integer", Rule.DERIVED),
+        *(
+            Col(n, t, Rule.GROUP, "points")
+            for n, t in (
+                ("pt_at", "timestamptz[]"), ("pt_event", "uuid[]"), ("pt_content", "text[]"),
+                ("pt_arrive", "bigint[]"), ("pt_depart", "bigint[]"), ("pt_rate", "integer[]"),
+            )
+        ),
+    )
+    groups = (
+        Group(
+            "points", GroupKind.SEQ,
+            ("pt_at", "pt_event", "pt_content", "pt_arrive", "pt_depart", "pt_rate"),
+        ),
+    )
+    lift_sql = """
+        SELECT session_id, occurred_at AS started_at, occurred_at AS last_activity_at,
+               1 AS event_count, occurred_at AS pt_at, event_id AS pt_event,
+               content_id AS pt_content,
+               floor(coalesce((payload->>'from_position')::numeric,
+                              (payload->>'playback_position')::numeric) * 100)::bigint AS pt_arrive,
+               floor((payload->>'playback_position')::numeric * 100)::bigint AS pt_depart,
+               floor(coalesce((payload->>'playback_rate')::numeric, 1) * 100)::integer AS pt_rate
+        FROM log.behavioral_events WHERE {upto}
+        UNION ALL
+        SELECT session_id, occurred_at, occurred_at, 1, NULL::timestamptz, NULL::uuid, NULL,
+               NULL::bigint, NULL::bigint, NULL::integer
+        FROM log.like_events WHERE {upto}
+    """
+    derive_sql: ClassVar[dict[str, str]] = {
+        "content_ids": """ARRAY(SELECT c FROM unnest(s.pt_content) WITH ORDINALITY AS p(c, o)
+                              GROUP BY c ORDER BY min(o))""",
+        "current_content_id": "s.pt_content[cardinality(s.pt_content)]",
+        "total_listening_time": """(SELECT (coalesce(sum(least(greatest(arrive - pd, 0),
+                  floor(extract(epoch FROM at - pa) * 100)::bigint * pr / 100)), 0) / 100)::integer
+              FROM (SELECT at, arrive, lag(depart) OVER w AS pd, lag(at) OVER w AS pa,
+                           lag(rate) OVER w AS pr
+                    FROM unnest(s.pt_at, s.pt_content, s.pt_arrive, s.pt_depart, s.pt_rate)
+                         WITH ORDINALITY AS p(at, c, arrive, depart, rate, o)
+                    WINDOW w AS (PARTITION BY c ORDER BY o)) AS x
+              WHERE pd IS NOT NULL)""",
+    }
+
+    def lift(self, event: LogEvent, subject: str) -> list[State]:
+        at = event.occurred_at
+        common: dict[str, Any] = {
+            "session_id": event.session_id, "started_at": at, "last_activity_at": at,
+            "event_count": 1,
+        }
+        if event.event_type not in PLAYBACK_TYPES:
+            return [self.empty_lift(**common)]
+        p = event.payload
+        depart = centis(p["playback_position"])
+        return [
+            self.empty_lift(
+                **common,
+                pt_at=[at], pt_event=[event.event_id], pt_content=[event.content_id],
+                pt_arrive=[centis(p["from_position"]) if "from_position" in p else depart],
+                pt_depart=[depart], pt_rate=[centis(p.get("playback_rate", 1))],
+            )
+        ]
+
+    def derive(self, state: State) -> State:
+        content: list[str] = state["pt_content"] or []
+        first: dict[str, int] = {}
+        for i, c in enumerate(content):
+            first.setdefault(c, i)
+        total = listened_centis(
+            state["pt_at"], content, state["pt_arrive"], state["pt_depart"], state["pt_rate"]
+        ) if content else 0
+        return {
+            "content_ids": sorted(first, key=first.__getitem__),
+            "current_content_id": content[-1] if content else None,
+            "total_listening_time": total // 100,
+        }
