@@ -188,3 +188,55 @@ def spread(events: list[Envelope], step: timedelta = timedelta(seconds=1)) -> li
     return [
         e.model_copy(update={"occurred_at": BASE_TIME + i * step}) for i, e in enumerate(events)
     ]
+
+
+def _wire(event: Envelope) -> dict[str, Any]:
+    import orjson
+
+    from learnstream.contracts import encode_event
+
+    parsed: dict[str, Any] = orjson.loads(encode_event(event))
+    return parsed
+
+
+def hostile_corpus() -> list[tuple[str, Any, bytes, str]]:
+    """``(name, topic, raw bytes, expected RejectionReason value)`` for every hostile kind.
+
+    Each message is refused by the codec for exactly one reason.
+    """
+    import orjson
+
+    from learnstream.contracts import Topic
+
+    def dumps(value: Any) -> bytes:
+        return orjson.dumps(value)
+
+    started = _wire(example("playback.started"))
+    missing = {k: v for k, v in started.items() if k != "session_id"}
+    wrong_type = {**started, "payload": {**started["payload"], "playback_position": "far"}}
+    future = {**started, "occurred_at": (datetime.now(UTC) + timedelta(days=30)).isoformat()}
+    huge = _wire(example("assessment.submitted"))
+    huge["payload"] = {**huge["payload"], "score": 1e300, "max_score": 1e301}
+    nul = {**started, "session_id": "evil\u0000session"}
+    oversized = {**started, "context": {"padding": "x" * (70 * 1024)}}
+    return [
+        ("malformed_json", Topic.BEHAVIOR, b'{"event_id": "1", ', "malformed_json"),
+        ("not_utf8", Topic.BEHAVIOR, b"\xff\xfe\x00garbage", "malformed_json"),
+        ("empty", Topic.LIKES, b"", "malformed_json"),
+        ("not_an_object", Topic.BEHAVIOR, b"[1, 2, 3]", "not_an_object"),
+        ("missing_event_type", Topic.BEHAVIOR,
+         dumps({k: v for k, v in started.items() if k != "event_type"}), "missing_event_type"),
+        ("unknown_type", Topic.BEHAVIOR, dumps({**started, "event_type": "playback.teleported"}),
+         "unknown_event_type"),
+        ("unknown_schema_version", Topic.BEHAVIOR, dumps({**started, "schema_version": 99}),
+         "unsupported_schema_version"),
+        ("missing_field", Topic.BEHAVIOR, dumps(missing), "missing_field"),
+        ("wrong_type", Topic.BEHAVIOR, dumps(wrong_type), "invalid_field"),
+        ("oversized", Topic.BEHAVIOR, dumps(oversized), "oversized"),
+        ("far_future", Topic.BEHAVIOR, dumps(future), "occurred_in_future"),
+        ("wrong_topic", Topic.LIKES, dumps(started), "wrong_topic"),
+        ("nul_bytes", Topic.BEHAVIOR, dumps(nul), "invalid_field"),
+        ("huge_numbers", Topic.LEARNING, dumps(huge), "invalid_field"),
+        ("infinite_number", Topic.LEARNING,
+         dumps(huge).replace(b"1e300", b"1e999").replace(b"1e+300", b"1e999"), "malformed_json"),
+    ]

@@ -1,0 +1,107 @@
+"""The batch handler under FastStream's in-memory TestKafkaBroker (no servers).
+
+The log writer is replaced by a recorder; the real one is covered by integration tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import anyio
+import orjson
+import pytest
+from faststream.kafka import TestKafkaBroker
+
+from ingest.appender import AppendResult
+from ingest.batch import DecodedBatch
+from ingest.consumer import ACK_POLICY, IngestConsumer
+from ingest.errors import ConsumerFailed
+from learnstream.contracts import EVENT_TOPICS, Topic, encode_event
+from learnstream.settings import Settings
+from tests.examples import all_examples, hostile_corpus
+
+SETTINGS = Settings(kafka_bootstrap="localhost:1", database_url="postgresql://x@localhost:1/x",
+                    topic_namespace="unit.")
+
+
+class RecordingWriter:
+    def __init__(self, fail: bool = False) -> None:
+        self.batches: list[DecodedBatch] = []
+        self.fail = fail
+
+    def write(self, batch: DecodedBatch) -> AppendResult:
+        if self.fail:
+            raise RuntimeError("boom")
+        self.batches.append(batch)
+        return AppendResult(inserted=len(batch.accepted), dead_lettered=len(batch.dead_letters))
+
+    def close(self) -> None:
+        pass
+
+
+def _body(value: Any) -> dict[str, Any]:
+    return orjson.loads(value) if isinstance(value, (bytes, str)) else dict(value)
+
+
+def _consumer(writer: RecordingWriter) -> IngestConsumer:
+    consumer = IngestConsumer(SETTINGS)
+    consumer._writers = dict.fromkeys(EVENT_TOPICS, writer)  # type: ignore[assignment]
+    return consumer
+
+
+def test_offsets_are_committed_manually() -> None:
+    # The delivery guarantee depends on this: FastStream must not auto-commit.
+    assert ACK_POLICY.value == "manual"
+    consumer = IngestConsumer(SETTINGS)
+    for subscriber in consumer.broker.subscribers:
+        assert subscriber._connection_args["enable_auto_commit"] is False
+
+
+def test_events_are_written_and_dead_letters_published() -> None:
+    writer = RecordingWriter()
+    consumer = _consumer(writer)
+    hostile = hostile_corpus()
+
+    async def run() -> Any:
+        async with TestKafkaBroker(consumer.broker) as broker:
+            for event in all_examples():
+                await broker.publish(encode_event(event), SETTINGS.topic(event.topic))
+            for _, topic, raw, _ in hostile:
+                await broker.publish(raw, SETTINGS.topic(topic))
+            # The publisher's mock records each published body (decoded JSON).
+            return [_body(call.args[0]) for call in consumer.dead_letter_publisher.mock.call_args_list]
+
+    published = anyio.run(run)
+
+    written = [a.event.event_type for b in writer.batches for a in b.accepted]
+    assert sorted(written) == sorted(e.event_type for e in all_examples())
+    assert [p["reason"] for p in published] == [h[3] for h in hostile]
+    assert consumer.summary.inserted == len(all_examples())
+    assert consumer.summary.dead_lettered == len(hostile)
+    assert consumer.summary.topics[Topic.BEHAVIOR].messages == 8 + sum(
+        1 for h in hostile if h[1] == Topic.BEHAVIOR
+    )
+
+
+def test_unexpected_error_stops_the_consumer_without_publishing() -> None:
+    consumer = _consumer(RecordingWriter(fail=True))
+
+    async def run() -> Any:
+        async with TestKafkaBroker(consumer.broker) as broker:
+            await broker.publish(b"not json", SETTINGS.topic(Topic.LIKES))
+            return consumer.dead_letter_publisher.mock.call_count
+
+    published = anyio.run(run)
+
+    assert consumer.failed.is_set()
+    assert published == 0
+    assert consumer.summary.messages == 0
+    with pytest.raises(ConsumerFailed, match="boom"):
+        consumer.raise_if_failed()
+
+
+def test_abandon_event_is_shared_with_writers() -> None:
+    consumer = IngestConsumer(SETTINGS)
+    assert isinstance(consumer.abandon, threading.Event)
+    assert all(w._stopping is consumer.abandon for w in consumer._writers.values())
