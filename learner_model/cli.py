@@ -1,9 +1,137 @@
-"""Commands of this stage, registered on the root ``learnstream`` app."""
+"""Commands of this stage, registered on the root ``learnstream`` app: ``model fit``,
+``model evaluate``, ``serve`` and ``learner explain``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+model_app = typer.Typer(help="Learner model: batch refit and benchmark.", no_args_is_help=True)
+learner_app = typer.Typer(help="Inspect learner state.", no_args_is_help=True)
+
+
+@model_app.command("fit")
+def fit(
+    c: float = typer.Option(1.0, help="Inverse L2 strength of the logistic regression."),
+    theta_var: float = typer.Option(0.05, help="Prior variance of the learner residual."),
+) -> None:
+    """Refit item/skill/count coefficients and population preferences from the log; store
+    them as the new current model version (the online updater picks it up)."""
+    from rich.console import Console
+
+    from learner_model.fit import FitConfig
+    from learner_model.training import fit_from_log
+    from learnstream.db import connect
+    from learnstream.settings import load_settings
+
+    console = Console()
+    with console.status("reading the log and fitting"), connect(load_settings()) as conn:
+        params, upto, rows = fit_from_log(conn, FitConfig(c=c, theta_prior_var=theta_var,
+                                                          max_iter=1000))
+        conn.commit()
+    console.print(f"[green]model {params.version}[/] fitted on {rows:,} graded answers up to "
+                  f"log position {upto:,}; {len(params.ability.item):,} items, "
+                  f"{len(params.ability.skill):,} skills, "
+                  f"{len(params.population_preferences):,} preference keys")
+
+
+@model_app.command("evaluate")
+def evaluate(
+    kt_file: Path | None = typer.Option(None, help="A KT file (user_id item_id timestamp "
+                                        "correct skill_id): learners are split 80/20."),
+    kt_test: Path | None = typer.Option(None, help="Separate test file for --kt-file."),
+    out: Path = typer.Option(Path("bench/results"), help="Where to write results."),
+    quick: bool = typer.Option(False, help="No hyper-parameter search."),
+) -> None:
+    """Benchmark the model against baselines. Without --kt-file: the full benchmark
+    (ASSISTments 2009, Statics 2011, a simulated run), like bench/model_quality.py."""
+    import tempfile
+
+    import polars as pl
+    from rich.console import Console
+
+    from learner_model.benchmark import evaluate_kt, write_results
+    from learner_model.kt import read_kt_file
+
+    console = Console()
+    if kt_file is None:
+        import runpy
+
+        runpy.run_path(str(Path("bench/model_quality.py")), run_name="__main__")
+        return
+    train, test = kt_file, kt_test
+    if test is None:
+        df = read_kt_file(kt_file)
+        users = df["user_id"].unique(maintain_order=True)
+        cut = int(len(users) * 0.8)
+        tmp = Path(tempfile.mkdtemp())
+        train, test = tmp / "train.tsv", tmp / "test.tsv"
+        cols = ["user_id", "item_id", "timestamp", "correct", "skill_id"]
+        df.filter(pl.col("user_id").is_in(users[:cut].implode())).select(cols).write_csv(
+            train, separator="\t")
+        df.filter(pl.col("user_id").is_in(users[cut:].implode())).select(cols).write_csv(
+            test, separator="\t")
+    with console.status("fitting and replaying"):
+        res = evaluate_kt(kt_file.stem, train, test, tune_grid=not quick, progress=console.log)
+    js, md = write_results([res], out, f"model_quality_{kt_file.stem}")
+    console.print(md.read_text())
+    console.print(f"wrote {js}")
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Default: settings.serve_host."),
+    port: int | None = typer.Option(None, help="Default: settings.serve_port."),
+) -> None:
+    """Serve the read-only learner-state API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from learner_model.service import create_app
+    from learnstream.settings import load_settings
+
+    settings = load_settings()
+    uvicorn.run(create_app(settings), host=host or settings.serve_host,
+                port=port or settings.serve_port, log_level="warning", access_log=False)
+
+
+@learner_app.command("explain")
+def explain(learner_id: str, top: int = typer.Option(10, help="Events to show.")) -> None:
+    """A learner's state and the recent events that moved it most."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from learner_model.difficulty import BAND_HIGH, BAND_LOW
+    from learner_model.explain import explain as run_explain
+    from learner_model.store import load_current_params
+    from learner_model.training import learner_events
+    from learnstream.db import connect
+    from learnstream.settings import load_settings
+
+    with connect(load_settings()) as conn:
+        params = load_current_params(conn)
+        ex = run_explain(learner_id, learner_events(conn, learner_id), params, top)
+    v = ex.view
+    console = Console()
+    console.print(f"[bold]{learner_id}[/] model {v.model_version}"
+                  f"{' [yellow](cold start)[/]' if v.cold_start else ''}")
+    console.print(f"comprehension {v.comprehension_level:.2f} (95% {v.comprehension_low:.2f}-"
+                  f"{v.comprehension_high:.2f}), ability {v.ability_logit:+.2f} "
+                  f"± {v.ability_sd:.2f} logits, {v.outcomes} graded answers, "
+                  f"{v.data_points} events")
+    console.print(f"difficulty adjustment {v.difficulty_adjustment:+.2f} "
+                  f"(band {BAND_LOW:.0%}-{BAND_HIGH:.0%}): {ex.difficulty_text}")
+    prefs = sorted(v.preference_weights.items(), key=lambda kv: -abs(kv[1]))[:8]
+    console.print("preferences: " + ", ".join(f"{k} {w:+.2f}" for k, w in prefs))
+    table = Table("position", "event", "at", "Δ ability", "Δ adjustment", "Δ preferences")
+    for m in ex.top:
+        table.add_row(str(m.position), m.event.event_type, m.event.occurred_at.isoformat(),
+                      f"{m.ability_change:+.3f}", f"{m.adjustment_change:+.3f}",
+                      f"{m.preference_change:.3f}")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to ``app``."""
+    app.add_typer(model_app, name="model")
+    app.add_typer(learner_app, name="learner")
+    app.command("serve")(serve)

@@ -1,0 +1,56 @@
+"""Learner model: online ability, content difficulty, preferences and difficulty adjustment,
+its batch refit and benchmark, the ``learner_model_state`` projection and the state API.
+
+What the recommender imports: :class:`LearnerStateClient` and :class:`LearnerStateResponse`.
+What the projections runner imports: :func:`projections`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from learner_model.ability import AbilityParams, AbilityState
+from learner_model.errors import (
+    DatasetFormatError,
+    LearnerModelError,
+    NoFittedModel,
+    StateUnavailable,
+)
+from learner_model.state import LearnerState, ModelParams, StateView, fold, view
+
+if TYPE_CHECKING:
+    from learner_model.client import LearnerStateClient, LearnerStateResponse
+    from projections.projection import Projection
+
+__all__ = [
+    "AbilityParams",
+    "AbilityState",
+    "DatasetFormatError",
+    "LearnerModelError",
+    "LearnerState",
+    "LearnerStateClient",
+    "LearnerStateResponse",
+    "ModelParams",
+    "NoFittedModel",
+    "StateUnavailable",
+    "StateView",
+    "fold",
+    "projections",
+    "view",
+]
+
+
+def projections() -> list[Projection]:
+    """The projections this stage adds to the runner (``learnstream project``)."""
+    from learner_model.projection import LearnerModelProjection
+
+    return [LearnerModelProjection()]
+
+
+def __getattr__(name: str) -> object:
+    # The client pulls in psycopg_pool; import it only when asked for.
+    if name in ("LearnerStateClient", "LearnerStateResponse"):
+        from learner_model import client
+
+        return getattr(client, name)
+    raise AttributeError(name)

@@ -1,0 +1,127 @@
+"""``LearnerStateClient``: what the recommender imports to read learner state.
+
+Reads ``read.learner_model_state`` through a small connection pool whose connections run as
+the read-only role (``SET ROLE learnstream_reader``), one round trip per call. A learner the
+model has never seen gets the population-prior state flagged ``cold_start`` (not an error).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool
+from pydantic import BaseModel, Field
+
+from learner_model.errors import StateUnavailable
+from learner_model.queries import READ_CHECKPOINT, READ_STATES
+from learner_model.state import LearnerState, ModelParams, view
+from learner_model.store import load_current_params
+from learnstream.db import libpq_url
+from learnstream.settings import Settings
+
+READER_ROLE = "learnstream_reader"
+#: How long the cached population prior (for unknown learners) is trusted before re-reading
+#: the current model version.
+PRIOR_TTL_SECONDS = 10.0
+MAX_BATCH = 1000
+
+
+class LearnerStateResponse(BaseModel):
+    """A learner's state as the recommender sees it."""
+
+    learner_id: str
+    comprehension_level: float = Field(description="Expected success on a typical next item.")
+    comprehension_low: float = Field(description="Lower end of a 95% interval.")
+    comprehension_high: float = Field(description="Upper end of a 95% interval.")
+    ability_logit: float
+    ability_sd: float = Field(description="Uncertainty (sd, logits) of the learner's ability.")
+    preference_weights: dict[str, float] = Field(
+        description="Weight in [-1, 1] per content characteristic (format:, genre:, topic:, "
+        "difficulty:, level:), shrunk toward the population.")
+    content_type_preferences: dict[str, float]
+    difficulty_adjustment: float = Field(
+        description="Logits harder (+) or easier (-) than typical that keep expected success "
+        "in the 70-85% band.")
+    data_points: int
+    outcomes: int = Field(description="Graded answers seen.")
+    cold_start: bool
+    model_version: str
+    as_of: int | None = Field(description="Log position the learner-state projection reflects.")
+    last_event_at: datetime | None = None
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    conn.autocommit = True
+    conn.execute(f"SET ROLE {READER_ROLE}")
+
+
+class LearnerStateClient:
+    """Typed, pooled, read-only access to learner state."""
+
+    def __init__(self, settings: Settings, *, min_size: int = 1, max_size: int = 4) -> None:
+        self._pool = ConnectionPool(libpq_url(settings.resolved_database_url),
+                                    min_size=min_size, max_size=max_size,
+                                    configure=_configure, open=True)
+        self._prior: tuple[float, ModelParams] | None = None
+
+    def close(self) -> None:
+        self._pool.close()
+
+    def __enter__(self) -> LearnerStateClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get(self, learner_id: str) -> LearnerStateResponse:
+        return self.get_many([learner_id])[learner_id]
+
+    def get_many(self, learner_ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
+        """States by learner id (every requested id is present; unknown ones cold-start)."""
+        ids = list(dict.fromkeys(learner_ids))[:MAX_BATCH]
+        try:
+            with self._pool.connection() as conn:
+                rows = conn.execute(READ_STATES, (ids,)).fetchall()
+                out = {r[0]: _response(r) for r in rows}
+                missing = [i for i in ids if i not in out]
+                if missing:
+                    params = self._params(conn)
+                    cp = conn.execute(READ_CHECKPOINT).fetchone()
+                    as_of = None if cp is None else int(cp[0])
+                    for i in missing:
+                        out[i] = prior_response(i, params, as_of)
+        except psycopg.OperationalError as exc:
+            raise StateUnavailable(str(exc)) from exc
+        return out
+
+    def _params(self, conn: psycopg.Connection[Any]) -> ModelParams:
+        now = time.monotonic()
+        if self._prior is None or now - self._prior[0] > PRIOR_TTL_SECONDS:
+            self._prior = (now, load_current_params(conn))
+        return self._prior[1]
+
+
+def prior_response(learner_id: str, params: ModelParams, as_of: int | None) -> LearnerStateResponse:
+    """The population-prior state of a learner with no events."""
+    v = view(LearnerState.new(learner_id), params)
+    return LearnerStateResponse(
+        learner_id=learner_id, comprehension_level=v.comprehension_level,
+        comprehension_low=v.comprehension_low, comprehension_high=v.comprehension_high,
+        ability_logit=v.ability_logit, ability_sd=v.ability_sd,
+        preference_weights=v.preference_weights,
+        content_type_preferences=v.content_type_preferences,
+        difficulty_adjustment=v.difficulty_adjustment, data_points=0, outcomes=0,
+        cold_start=True, model_version=v.model_version, as_of=as_of, last_event_at=None)
+
+
+def _response(r: tuple[Any, ...]) -> LearnerStateResponse:
+    return LearnerStateResponse(
+        learner_id=r[0], comprehension_level=r[1], comprehension_low=r[2],
+        comprehension_high=r[3], ability_logit=r[4], ability_sd=r[5], preference_weights=r[6],
+        content_type_preferences=r[7], difficulty_adjustment=r[8], data_points=r[9],
+        outcomes=r[10], cold_start=r[11], model_version=r[12], last_event_at=r[13],
+        as_of=None if r[15] is None else int(r[15]))

@@ -1,0 +1,68 @@
+"""Named SQL of the learner-model stage (DDL lives in migration 0004 and the projection)."""
+
+from __future__ import annotations
+
+from typing import LiteralString
+
+CURRENT_PARAMS: LiteralString = """
+    SELECT version, params FROM learner_model.model_versions WHERE is_current
+"""
+
+CURRENT_VERSION: LiteralString = """
+    SELECT version FROM learner_model.model_versions WHERE is_current
+"""
+
+CLEAR_CURRENT: LiteralString = """
+    UPDATE learner_model.model_versions SET is_current = false WHERE is_current
+"""
+
+INSERT_VERSION: LiteralString = """
+    INSERT INTO learner_model.model_versions
+        (version, trained_upto, training_rows, params, metrics, is_current)
+    VALUES (%s, %s, %s, %s, %s, true)
+    ON CONFLICT (version) DO UPDATE SET is_current = true, metrics = EXCLUDED.metrics
+"""
+
+#: Graded outcomes and preference signals for the batch fit, in log order.
+TRAINING_EVENTS: LiteralString = """
+    SELECT position, event_id, event_type, schema_version, occurred_at, session_id, learner_id,
+           content_id, payload, context
+    FROM log.{table}
+    WHERE event_type = ANY(%s)
+    ORDER BY position
+"""
+
+#: One or many learners' state rows plus the projection checkpoint, in one round trip.
+READ_STATES: LiteralString = """
+    SELECT s.learner_id, s.comprehension_level, s.comprehension_low, s.comprehension_high,
+           s.ability_logit, s.ability_sd, s.preference_weights, s.content_type_preferences,
+           s.difficulty_adjustment, s.data_points, s.outcomes, s.cold_start, s.model_version,
+           s.last_event_at, s.last_position,
+           (SELECT position FROM projections.checkpoints WHERE name = 'learner_model')
+    FROM read.learner_model_state s
+    WHERE s.learner_id = ANY(%s)
+"""
+
+READ_CHECKPOINT: LiteralString = """
+    SELECT position FROM projections.checkpoints WHERE name = 'learner_model'
+"""
+
+SELECT_MODEL_STATES: LiteralString = """
+    SELECT learner_id, model_state FROM {table} WHERE learner_id = ANY(%s)
+"""
+
+UPSERT_STATE_COLUMNS: tuple[str, ...] = (
+    "learner_id", "comprehension_level", "comprehension_low", "comprehension_high",
+    "ability_logit", "ability_sd", "preference_weights", "content_type_preferences",
+    "difficulty_adjustment", "data_points", "outcomes", "cold_start", "model_version",
+    "last_event_at", "last_position", "model_state",
+)
+
+#: Recent events of a learner (for ``learner explain``).
+LEARNER_EVENTS: LiteralString = """
+    SELECT position, event_id, event_type, schema_version, occurred_at, session_id, learner_id,
+           content_id, payload, context
+    FROM log.{table}
+    WHERE (learner_id = %s OR (learner_id IS NULL AND session_id = %s)) AND event_type = ANY(%s)
+    ORDER BY position
+"""
