@@ -25,7 +25,8 @@ RENDERED = _documents()
 def test_committed_document_matches_code(name: str) -> None:
     path = SCHEMA_DIR / name
     assert path.exists(), f"{name} missing: run `learnstream contracts export`"
-    assert path.read_bytes() == RENDERED[name], f"{name} drifted: run `learnstream contracts export`"
+    drifted = f"{name} drifted: run `learnstream contracts export`"
+    assert path.read_bytes() == RENDERED[name], drifted
 
 
 def test_no_stale_documents() -> None:

@@ -70,7 +70,8 @@ def test_events_are_written_and_dead_letters_published() -> None:
             for _, topic, raw, _ in hostile:
                 await broker.publish(raw, SETTINGS.topic(topic))
             # The publisher's mock records each published body (decoded JSON).
-            return [_body(call.args[0]) for call in consumer.dead_letter_publisher.mock.call_args_list]
+            calls = consumer.dead_letter_publisher.mock.call_args_list
+            return [_body(call.args[0]) for call in calls]
 
     published = anyio.run(run)
 
