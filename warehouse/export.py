@@ -212,9 +212,14 @@ def export_log(
 READ_MODELS: dict[str, tuple[str, ...]] = {
     "sessions": ("sessions",),
     "content": ("content",),
-    "progress": ("student_progress", "progress"),
-    "learners": ("learners", "learner_profiles"),
+    "progress": ("student_progress",),
+    "learners": ("learners",),
+    "course_enrollments": ("course_enrollments",),
+    "assessment_attempts": ("assessment_attempts",),
     "like_engagement": ("like_engagement",),
+    "user_preferences": ("user_preferences",),
+    "session_learners": ("session_learners",),
+    "generation_status": ("generation_status",),
     "learner_model_state": ("learner_model_state",),
 }
 
@@ -223,7 +228,7 @@ SELECT table_schema, table_name FROM information_schema.tables
 WHERE table_name = ANY(%(names)s)
   AND table_schema NOT IN ('log', 'warehouse', 'pg_catalog', 'information_schema')
   AND table_type IN ('BASE TABLE', 'VIEW')
-ORDER BY table_schema, table_name
+ORDER BY table_schema = 'read' DESC, table_schema, table_name
 """
 
 

@@ -46,17 +46,20 @@ EXPORT_BACKLOG = "SELECT " + " + ".join(
 #: Does a relation exist? (``to_regclass`` is NULL when it does not.)
 RELATION_EXISTS = "SELECT to_regclass(%(name)s) IS NOT NULL"
 
-#: Tables called ``learner_model_state`` with a learner id and an ability-like column.
+#: The learner model's ability column (``read.learner_model_state.ability_logit``, logit
+#: scale like the Rasch fit), found by name so the warehouse keeps working before it exists.
 FIND_LEARNER_ABILITY = """
 SELECT c.table_schema, c.table_name, c.column_name
 FROM information_schema.columns c
-WHERE c.table_name IN ('learner_model_state', 'learner_abilities', 'learner_state')
-  AND c.column_name IN ('ability', 'theta', 'ability_mean')
+WHERE c.table_name = 'learner_model_state'
+  AND c.column_name IN ('ability_logit', 'ability', 'theta')
   AND EXISTS (
       SELECT 1 FROM information_schema.columns k
       WHERE k.table_schema = c.table_schema AND k.table_name = c.table_name
         AND k.column_name = 'learner_id')
-ORDER BY c.table_schema, c.table_name, c.column_name
+ORDER BY c.table_schema = 'read' DESC,
+         array_position(ARRAY['ability_logit', 'ability', 'theta'], c.column_name::text),
+         c.table_schema
 """
 
 #: Book-keeping of one job run.

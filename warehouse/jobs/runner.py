@@ -80,19 +80,19 @@ def compute_engagement(
 
 
 def learner_abilities(settings: Settings) -> tuple[dict[str, float] | None, str]:
-    """Abilities from the learner model's state table, if it exists; and where from."""
+    """Abilities from the learner model's state table (the first candidate with rows), and
+    a note saying where they came from."""
     with connect(settings) as conn:
-        found = conn.execute(FIND_LEARNER_ABILITY).fetchone()
-        if found is None:
-            return None, "no learner model state table: Rasch fit"
-        schema, table, column = (str(v) for v in found)
-        query = sql.SQL("SELECT learner_id, {} FROM {} WHERE {} IS NOT NULL").format(
-            sql.Identifier(column), sql.Identifier(schema, table), sql.Identifier(column)
-        )
-        rows = conn.execute(query).fetchall()
-    if not rows:
-        return None, f"{schema}.{table} is empty: Rasch fit"
-    return {str(k): float(v) for k, v in rows}, f"abilities from {schema}.{table}.{column}"
+        for schema, table, column in conn.execute(FIND_LEARNER_ABILITY).fetchall():
+            query = sql.SQL("SELECT learner_id, {} FROM {} WHERE {} IS NOT NULL").format(
+                sql.Identifier(str(column)), sql.Identifier(str(schema), str(table)),
+                sql.Identifier(str(column)),
+            )
+            rows = conn.execute(query).fetchall()
+            if rows:
+                note = f"abilities from {schema}.{table}.{column}"
+                return {str(k): float(v) for k, v in rows}, note
+    return None, "no learner model state with abilities: Rasch fit"
 
 
 def compute_difficulty(

@@ -1,0 +1,296 @@
+"""Warehouse logic without servers: engagement aggregates on hand-computed event histories
+(DuckDB and Polars must agree with the hand figures and with each other), activity and
+retention, the Rasch fit, and crash recovery of the Parquet tree."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+import warehouse
+from learnstream.settings import Settings
+from warehouse import catalog
+from warehouse.columns import EVENTS_SCHEMA
+from warehouse.errors import ExportCorrupt
+from warehouse.export import Checkpoint, recover
+from warehouse.jobs.difficulty import calibrate
+from warehouse.jobs.engagement import (
+    activity_tables,
+    content_engagement_duckdb,
+    content_engagement_polars,
+    engagement_by_dimension,
+    scan_events,
+    with_engagement_score,
+)
+from warehouse.jobs.rasch import fit_rasch, sigmoid
+from warehouse.layout import WarehouseLayout, write_parquet_durably
+
+T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
+
+
+class History:
+    """Builds rows of the exported events table by hand."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+
+    def add(self, event_type: str, *, at: datetime = T0, **fields: Any) -> None:
+        family = {
+            "playback": "behavioral_events",
+            "content.liked": "like_events",
+            "content.unliked": "like_events",
+            "content.generated": "catalog_events",
+            "content.validated": "catalog_events",
+            "content.requested": "activity_events",
+            "assessment.submitted": "learning_events",
+        }
+        key = "playback" if event_type.startswith("playback.") else event_type
+        position = len(self.rows) + 1
+        row: dict[str, Any] = dict.fromkeys(EVENTS_SCHEMA.names)
+        row.update(
+            position=position, tx_id=1000 + position, event_id=f"e{position}",
+            event_type=event_type, schema_version=1, occurred_at=at, received_at=at,
+            event_date=at.date(), session_id="s1", family=family[key], payload="{}",
+            context="{}",
+        )
+        row.update(fields)
+        self.rows.append(row)
+
+    def write(self, root: Path) -> WarehouseLayout:
+        layout = WarehouseLayout(root)
+        table = pa.Table.from_pylist(self.rows, schema=EVENTS_SCHEMA)
+        for day in sorted({r["event_date"] for r in self.rows}):
+            part = table.filter(pc.equal(table["event_date"], pa.scalar(day)))
+            write_parquet_durably(
+                layout.part_path(day.isoformat(), (1, 1), (2, 2)), part.drop_columns(["event_date"])
+            )
+        return layout
+
+
+def _play(h: History, content: str, session: str, learner: str | None, *events: tuple[str, float],
+          duration: float = 300.0, fmt: str = "podcast", genre: str = "news") -> None:
+    for i, (event_type, position) in enumerate(events):
+        h.add(
+            event_type, at=T0 + timedelta(seconds=i), content_id=content, session_id=session,
+            learner_id=learner, playback_position=position, duration=duration,
+            format=fmt, genre=genre, topic="travel", difficulty="lexical-heavy",
+        )
+
+
+@pytest.fixture
+def hand_history(tmp_path: Path) -> WarehouseLayout:
+    h = History()
+    # c1: two plays. Play 1 (learner a) reaches the end; play 2 (learner b) skips at 60 s.
+    _play(h, "c1", "s1", "a", ("playback.started", 0), ("playback.heartbeat", 150),
+          ("playback.completed", 300))
+    _play(h, "c1", "s2", "b", ("playback.started", 0), ("playback.skipped", 60))
+    # c2: one anonymous play, replayed, reaching 50 % with an explicit percent.
+    h.add("playback.started", content_id="c2", session_id="s3", playback_position=0,
+          playback_percent=0, duration=100, format="narrative", genre="mystery")
+    h.add("playback.replayed", content_id="c2", session_id="s3", playback_position=10,
+          playback_percent=50, duration=100, format="narrative", genre="mystery")
+    # Likes on c1: a likes then unlikes (net: not liking); b likes.
+    h.add("content.liked", at=T0, content_id="c1", session_id="s1", learner_id="a")
+    h.add("content.unliked", at=T0 + timedelta(minutes=1), content_id="c1", session_id="s1",
+          learner_id="a")
+    h.add("content.liked", content_id="c1", session_id="s2", learner_id="b")
+    # c3: generated (declares its format) but never played.
+    h.add("content.generated", content_id="c3", session_id="gen", format="educational",
+          genre="grammar", topic="verbs", difficulty="discourse-heavy")
+    return h.write(tmp_path)
+
+
+def _both_engines(layout: WarehouseLayout, tmp_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
+    con = catalog.open(Settings(warehouse_dir=layout.root))
+    try:
+        duck = content_engagement_duckdb(con)
+    finally:
+        con.close()
+    return duck, content_engagement_polars(scan_events(layout.events))
+
+
+def test_content_engagement_matches_hand_computed_figures(
+    hand_history: WarehouseLayout, tmp_path: Path
+) -> None:
+    duck, polars = _both_engines(hand_history, tmp_path)
+    for result in (duck, polars):
+        by_id = {r["content_id"]: r for r in result.iter_rows(named=True)}
+        assert sorted(by_id) == ["c1", "c2", "c3"]
+        c1, c2, c3 = by_id["c1"], by_id["c2"], by_id["c3"]
+        assert (c1["starts"], c1["completions"], c1["skips"], c1["plays"]) == (2, 1, 1, 2)
+        assert c1["completion_rate"] == pytest.approx(0.5)
+        assert c1["skip_rate"] == pytest.approx(0.5)
+        # Listen-through: play 1 reached 300/300 = 100 %, play 2 60/300 = 20 %.
+        assert c1["avg_listen_through_pct"] == pytest.approx(60.0)
+        assert c1["time_spent_seconds"] == pytest.approx(360.0)
+        # a's latest toggle is an unlike, b likes: one liker of two listeners.
+        assert (c1["likers"], c1["listeners"]) == (1, 2)
+        assert c1["like_rate"] == pytest.approx(0.5)
+        assert c1["format"] == "podcast"
+        assert c2["replay_rate"] == pytest.approx(1.0)
+        assert c2["avg_listen_through_pct"] == pytest.approx(50.0)
+        assert c2["listeners"] == 1  # the anonymous session counts as one listener
+        assert c3["starts"] == 0 and c3["completion_rate"] is None
+        assert (c3["format"], c3["genre"]) == ("educational", "grammar")
+    assert duck.equals(polars)
+
+
+def test_engines_agree_on_a_random_history(tmp_path: Path) -> None:
+    rng = random.Random(11)
+    h = History()
+    kinds = ["playback.started", "playback.heartbeat", "playback.completed",
+             "playback.skipped", "playback.replayed", "content.liked", "content.unliked"]
+    for i in range(3000):
+        kind = rng.choice(kinds)
+        content, session = f"c{rng.randrange(30)}", f"s{rng.randrange(200)}"
+        learner = None if rng.random() < 0.2 else f"l{rng.randrange(80)}"
+        fields: dict[str, Any] = {
+            "content_id": content, "session_id": session, "learner_id": learner,
+            "format": rng.choice(["podcast", "narrative"]), "genre": rng.choice(["a", "b", "c"]),
+        }
+        if kind.startswith("playback."):
+            duration = rng.choice([None, 120.0, 300.0])
+            fields.update(playback_position=rng.uniform(0, 400), duration=duration,
+                          playback_percent=None if rng.random() < 0.7 else rng.uniform(0, 100))
+        h.add(kind, at=T0 + timedelta(seconds=rng.randrange(10**6)), **fields)
+        assert i + 1 == len(h.rows)
+    duck, polars = _both_engines(h.write(tmp_path), tmp_path)
+    assert duck.height == 30
+    assert duck.equals(polars) or _close(duck, polars)
+
+
+def _close(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(a, b, check_exact=False, rel_tol=1e-9)
+    return True
+
+
+def test_score_and_dimensions_reaggregate_counts(hand_history: WarehouseLayout) -> None:
+    con = catalog.open(Settings(warehouse_dir=hand_history.root))
+    try:
+        content = with_engagement_score(content_engagement_duckdb(con))
+    finally:
+        con.close()
+    assert content["engagement_score"].is_between(0, 1).all()
+    dims = engagement_by_dimension(content)
+    podcast = dims.filter((pl.col("dimension") == "format") & (pl.col("value") == "podcast"))
+    assert podcast.row(0, named=True)["starts"] == 2
+    assert podcast.row(0, named=True)["completion_rate"] == pytest.approx(0.5)
+    formats = dims.filter(pl.col("dimension") == "format")["value"].to_list()
+    assert formats == ["educational", "narrative", "podcast"]
+
+
+def test_daily_activity_and_retention_by_hand(tmp_path: Path) -> None:
+    h = History()
+    # Learner a: days 0 and 8 (week 0 and week 1). Learner b: day 0 only. Learner c: day 8.
+    for learner, day in (("a", 0), ("b", 0), ("a", 8), ("c", 8)):
+        h.add("playback.started", at=T0 + timedelta(days=day), learner_id=learner,
+              session_id=f"{learner}{day}", content_id="c1", playback_position=0)
+    # A catalog event is the system's, not a learner's: it must not count as activity.
+    h.add("content.generated", at=T0 + timedelta(days=3), session_id="gen", content_id="c1")
+    layout = h.write(tmp_path)
+    con = catalog.open(Settings(warehouse_dir=layout.root))
+    try:
+        content = with_engagement_score(content_engagement_duckdb(con))
+        tables = activity_tables(con, content)
+    finally:
+        con.close()
+    daily = {r["day"]: r for r in tables["daily_activity"].iter_rows(named=True)}
+    start = T0.date()
+    assert len(daily) == 9
+    assert (daily[start]["dau"], daily[start]["wau"], daily[start]["mau"]) == (2, 2, 2)
+    assert daily[start + timedelta(days=3)]["dau"] == 0
+    day8 = daily[start + timedelta(days=8)]
+    assert (day8["dau"], day8["wau"], day8["mau"]) == (2, 2, 3)
+    retention = {
+        (r["cohort_week"], r["week_offset"]): r for r in
+        tables["retention_cohorts"].iter_rows(named=True)
+    }
+    week0, week1 = date(2025, 3, 3), date(2025, 3, 10)
+    assert retention[(week0, 0)]["cohort_size"] == 2
+    assert retention[(week0, 1)]["retention"] == pytest.approx(0.5)
+    assert retention[(week1, 0)]["cohort_size"] == 1
+    funnel = {r["stage"]: r["count"] for r in tables["generation_funnel"].iter_rows(named=True)}
+    assert funnel["generated"] == 1 and funnel["validated"] == 0
+
+
+def test_rasch_recovers_simulated_difficulties() -> None:
+    rng = np.random.default_rng(5)
+    theta, b = rng.normal(0, 1, 300), rng.normal(0, 1, 25)
+    learner = np.repeat(np.arange(300), 25)
+    item = np.tile(np.arange(25), 300)
+    y = (rng.random(learner.size) < sigmoid(theta[learner] - b[item])).astype(np.float64)
+    fit = fit_rasch(learner, item, y, n_learners=300, n_items=25)
+    assert np.corrcoef(fit.difficulty, b)[0, 1] > 0.95
+    assert np.corrcoef(fit.ability, theta)[0, 1] > 0.85
+    fixed = fit_rasch(learner, item, y, n_learners=300, n_items=25, fixed_ability=theta)
+    assert np.abs(fixed.difficulty - b).mean() < 0.25
+    assert np.array_equal(fixed.ability, theta)
+
+
+def test_calibrate_orders_items_and_reports_mismatch() -> None:
+    outcomes = pl.DataFrame({
+        "learner_id": ["a", "b", "c", "d"] * 2,
+        "item_id": ["easy"] * 4 + ["hard"] * 4,
+        "outcome": [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+    })
+    declared = pl.DataFrame({
+        "content_id": ["easy"], "declared_difficulty": ["lexical-heavy"],
+        "declared_difficulty_score": [0.9],
+    })
+    content, learners = calibrate(outcomes, declared)
+    rows = {r["content_id"]: r for r in content.iter_rows(named=True)}
+    assert rows["easy"]["calibrated_difficulty"] < rows["hard"]["calibrated_difficulty"]
+    assert rows["easy"]["difficulty_mismatch"] < 0  # declared hard, observed easy
+    assert rows["hard"]["difficulty_mismatch"] is None
+    assert set(content["ability_source"]) == {"rasch"}
+    fixed_content, fixed_learners = calibrate(outcomes, declared, {"a": 1.0, "b": 0.5})
+    assert set(fixed_learners["ability_source"]) == {"learner_model"}
+    assert fixed_learners.filter(pl.col("learner_id") == "a")["ability"][0] == 1.0
+    # Learners the model does not know get the mean known ability.
+    assert fixed_learners.filter(pl.col("learner_id") == "c")["ability"][0] == 0.75
+    assert learners["target_difficulty_score"].is_between(0, 1).all()
+
+
+def test_recovery_removes_files_past_the_checkpoint(tmp_path: Path) -> None:
+    layout = WarehouseLayout(tmp_path)
+    table = pa.table({"x": [1]})
+    kept = layout.part_path("2025-03-01", (5, 1), (5, 9))
+    orphan = layout.part_path("2025-03-02", (6, 10), (7, 20))
+    for path in (kept, orphan):
+        write_parquet_durably(path, table)
+    stray_tmp = kept.with_name(".part-x.parquet.tmp")
+    stray_tmp.write_bytes(b"half")
+    assert recover(layout, Checkpoint(5, 9)) == 2
+    assert layout.part_files() == [kept]
+    write_parquet_durably(layout.part_path("2025-03-01", (5, 5), (8, 1)), table)
+    with pytest.raises(ExportCorrupt):
+        recover(layout, Checkpoint(5, 9))
+
+
+def test_empty_warehouse_still_has_typed_views(tmp_path: Path) -> None:
+    con = warehouse.open(Settings(warehouse_dir=tmp_path))
+    try:
+        assert con.sql("SELECT count(*) FROM events").fetchall() == [(0,)]
+        names = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+    finally:
+        con.close()
+    assert {"events", "sessions", "content", "progress", "learners"} <= names
+
+
+def test_public_api() -> None:
+    assert sorted(warehouse.__all__) == sorted([
+        "JOBS", "Checkpoint", "ExportCorrupt", "ExportResult", "JobResult", "Manifest",
+        "TransportUnavailable", "UnknownJob", "WarehouseEmpty", "WarehouseError",
+        "export_log", "export_readmodels", "open", "run_job",
+    ])
+    assert warehouse.JOBS == ("engagement", "difficulty")
