@@ -80,7 +80,8 @@ def view_definitions(layout: WarehouseLayout) -> dict[str, str]:
         views["events"] = _empty_events_view()
     for name, derived in DERIVED_VIEWS.items():
         snapshot = layout.readmodels / f"{name}.parquet"
-        views[name] = f"SELECT * FROM read_parquet({_quote(snapshot)})" if snapshot.exists() else derived
+        exported = snapshot.exists()
+        views[name] = f"SELECT * FROM read_parquet({_quote(snapshot)})" if exported else derived
     for snapshot in sorted(layout.readmodels.glob("*.parquet")):
         views.setdefault(snapshot.stem, f"SELECT * FROM read_parquet({_quote(snapshot)})")
     for output in sorted((layout.root / "jobs").glob("*/*.parquet")):
@@ -98,7 +99,7 @@ def refresh(con: duckdb.DuckDBPyConnection, layout: WarehouseLayout) -> list[str
     return list(views)
 
 
-def open(settings: Settings | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:  # noqa: A001
+def open(settings: Settings | None = None, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection to the warehouse file with every view up to date.
 
     If another process holds the file for writing, or ``read_only`` is asked, the file is

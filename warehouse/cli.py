@@ -25,6 +25,7 @@ def export(
     from learnstream.settings import load_settings
     from warehouse import catalog
     from warehouse.export import export_log, export_readmodels
+    from warehouse.layout import WarehouseLayout
     from warehouse.transport import TRANSPORTS
     from warehouse.truth import import_truth
 
@@ -42,13 +43,12 @@ def export(
             progress.update(task, completed=done, total=max(total, done))
 
         result = export_log(
-            settings, transport=transport,  # type: ignore[arg-type]
-            batch_rows=batch_rows, on_batch=on_batch,
+            settings, transport=transport, batch_rows=batch_rows, on_batch=on_batch,
         )
     models = export_readmodels(settings) if readmodels else []
     imported = import_truth(settings, truth) if truth else {}
     con = catalog.open(settings)
-    views = catalog.refresh(con, catalog.WarehouseLayout(settings.warehouse_dir))
+    views = catalog.refresh(con, WarehouseLayout(settings.warehouse_dir))
     con.close()
     console.print(
         f"[green]exported[/] {result.rows:,} rows in {result.batches} batches "
@@ -93,7 +93,7 @@ def jobs_run(
             progress.update(task, advance=1, description=f"{name}: {description}")
 
         result = run_job(
-            load_settings(), name, engine=engine or None,  # type: ignore[arg-type]
+            load_settings(), name, engine=engine or None,
             write_to_postgres=write_back, step=step,
         )
         progress.update(task, completed=steps)

@@ -48,6 +48,7 @@ _PG_TYPES: dict[pa.DataType, str] = {
 }
 
 _CHARACTERISTIC_FAMILIES = (BEHAVIOR, LIKES)
+_F8, _TEXT, _I32 = pa.float64(), pa.string(), pa.int32()
 
 
 def _characteristic(key: str, cast: str = "") -> dict[str, str]:
@@ -59,79 +60,82 @@ def _payload(key: str, cast: str = "") -> str:
     return f"(payload->>'{key}'){cast}"
 
 
-#: Timestamps travel as epoch microseconds (exact and cheap to parse), see ``TIMESTAMP_COLUMNS``.
+#: Timestamps travel as epoch microseconds (exact, cheap to parse): see TIMESTAMP_COLUMNS.
 EXPORT_COLUMNS: tuple[ExportColumn, ...] = (
     ExportColumn("position", pa.int64(), "position"),
     # xid8 is an unsigned 64-bit epoch-extended xid; real values fit a bigint.
     ExportColumn("tx_id", pa.int64(), "tx_id::text::bigint"),
-    ExportColumn("event_id", pa.string(), "event_id::text"),
-    ExportColumn("event_type", pa.string(), "event_type"),
-    ExportColumn("schema_version", pa.int32(), "schema_version::integer"),
+    ExportColumn("event_id", _TEXT, "event_id::text"),
+    ExportColumn("event_type", _TEXT, "event_type"),
+    ExportColumn("schema_version", _I32, "schema_version::integer"),
     ExportColumn("occurred_at", pa.int64(), "(extract(epoch FROM occurred_at) * 1000000)::bigint"),
     ExportColumn("received_at", pa.int64(), "(extract(epoch FROM received_at) * 1000000)::bigint"),
     ExportColumn("event_date", pa.date32(), "(occurred_at AT TIME ZONE 'UTC')::date"),
-    ExportColumn("session_id", pa.string(), "session_id"),
-    ExportColumn("learner_id", pa.string(), "learner_id"),
-    ExportColumn("content_id", pa.string(), "content_id"),
-    ExportColumn("family", pa.string(), per_family={f: f"'{f}'::text" for f in LOG_FAMILIES}),
-    ExportColumn("playback_position", pa.float64(), per_family={BEHAVIOR: "playback_position::float8"}),
+    ExportColumn("session_id", _TEXT, "session_id"),
+    ExportColumn("learner_id", _TEXT, "learner_id"),
+    ExportColumn("content_id", _TEXT, "content_id"),
+    ExportColumn("family", _TEXT, per_family={f: f"'{f}'::text" for f in LOG_FAMILIES}),
+    ExportColumn("playback_position", _F8, per_family={BEHAVIOR: "playback_position::float8"}),
     ExportColumn(
-        "playback_percent", pa.float64(), per_family={BEHAVIOR: "playback_position_percent::float8"}
+        "playback_percent", _F8, per_family={BEHAVIOR: "playback_position_percent::float8"}
     ),
     ExportColumn(
         "duration",
-        pa.float64(),
+        _F8,
         per_family={BEHAVIOR: "duration::float8", CATALOG: _payload("duration", "::float8")},
     ),
-    ExportColumn("playback_rate", pa.float64(), per_family={BEHAVIOR: _payload("playback_rate", "::float8")}),
-    ExportColumn("format", pa.string(), per_family={**_characteristic("format"), CATALOG: "format"}),
-    ExportColumn("genre", pa.string(), per_family={**_characteristic("genre"), CATALOG: "genre"}),
-    ExportColumn("topic", pa.string(), per_family={**_characteristic("topic"), CATALOG: "topic"}),
     ExportColumn(
-        "difficulty", pa.string(), per_family={**_characteristic("difficulty"), CATALOG: "difficulty"}
+        "playback_rate", _F8, per_family={BEHAVIOR: _payload("playback_rate", "::float8")}
+    ),
+    ExportColumn("format", _TEXT, per_family={**_characteristic("format"), CATALOG: "format"}),
+    ExportColumn("genre", _TEXT, per_family={**_characteristic("genre"), CATALOG: "genre"}),
+    ExportColumn("topic", _TEXT, per_family={**_characteristic("topic"), CATALOG: "topic"}),
+    ExportColumn(
+        "difficulty", _TEXT, per_family={**_characteristic("difficulty"), CATALOG: "difficulty"}
     ),
     ExportColumn(
         "difficulty_score",
-        pa.float64(),
+        _F8,
         per_family={
             **_characteristic("difficulty_score", "::float8"),
             CATALOG: _payload("difficulty_score", "::float8"),
         },
     ),
-    ExportColumn("level", pa.string(), per_family=_characteristic("level")),
-    ExportColumn("reaction_type", pa.string(), per_family={LIKES: "reaction_type"}),
-    ExportColumn("content_type", pa.string(), per_family={ACTIVITY: "content_type"}),
-    ExportColumn("rating", pa.int32(), per_family={ACTIVITY: "rating::integer"}),
-    ExportColumn("related_event_id", pa.string(), per_family={ACTIVITY: "related_event_id::text"}),
-    ExportColumn("course_id", pa.string(), per_family={LEARNING: "course_id"}),
-    ExportColumn("lesson_id", pa.string(), per_family={LEARNING: "lesson_id"}),
-    ExportColumn("assessment_id", pa.string(), per_family={LEARNING: "assessment_id"}),
-    ExportColumn("score", pa.float64(), per_family={LEARNING: "score::float8"}),
-    ExportColumn("max_score", pa.float64(), per_family={LEARNING: "max_score::float8"}),
+    ExportColumn("level", _TEXT, per_family=_characteristic("level")),
+    ExportColumn("reaction_type", _TEXT, per_family={LIKES: "reaction_type"}),
+    ExportColumn("content_type", _TEXT, per_family={ACTIVITY: "content_type"}),
+    ExportColumn("rating", _I32, per_family={ACTIVITY: "rating::integer"}),
+    ExportColumn("related_event_id", _TEXT, per_family={ACTIVITY: "related_event_id::text"}),
+    ExportColumn("course_id", _TEXT, per_family={LEARNING: "course_id"}),
+    ExportColumn("lesson_id", _TEXT, per_family={LEARNING: "lesson_id"}),
+    ExportColumn("assessment_id", _TEXT, per_family={LEARNING: "assessment_id"}),
+    ExportColumn("score", _F8, per_family={LEARNING: "score::float8"}),
+    ExportColumn("max_score", _F8, per_family={LEARNING: "max_score::float8"}),
     ExportColumn(
-        "passing_score", pa.float64(), per_family={LEARNING: _payload("passing_score", "::float8")}
+        "passing_score", _F8, per_family={LEARNING: _payload("passing_score", "::float8")}
     ),
-    ExportColumn("attempt_number", pa.int32(), per_family={LEARNING: "attempt_number"}),
-    ExportColumn("time_taken", pa.int32(), per_family={LEARNING: "time_taken"}),
+    ExportColumn("attempt_number", _I32, per_family={LEARNING: "attempt_number"}),
+    ExportColumn("time_taken", _I32, per_family={LEARNING: "time_taken"}),
     ExportColumn(
-        "time_spent_delta", pa.int32(), per_family={LEARNING: _payload("time_spent_delta", "::integer")}
+        "time_spent_delta", _I32, per_family={LEARNING: _payload("time_spent_delta", "::integer")}
     ),
-    ExportColumn("generation_id", pa.string(), per_family={CATALOG: "generation_id"}),
-    ExportColumn("status", pa.string(), per_family={CATALOG: "status"}),
+    ExportColumn("generation_id", _TEXT, per_family={CATALOG: "generation_id"}),
+    ExportColumn("status", _TEXT, per_family={CATALOG: "status"}),
     ExportColumn("passed", pa.bool_(), per_family={CATALOG: _payload("passed", "::boolean")}),
     ExportColumn(
-        "validation_score", pa.float64(), per_family={CATALOG: _payload("validation_score", "::float8")}
+        "validation_score", _F8, per_family={CATALOG: _payload("validation_score", "::float8")}
     ),
-    ExportColumn("payload", pa.string(), "payload::text"),
-    ExportColumn("context", pa.string(), "context::text"),
+    ExportColumn("payload", _TEXT, "payload::text"),
+    ExportColumn("context", _TEXT, "context::text"),
 )
 
 TIMESTAMP_COLUMNS: tuple[str, ...] = ("occurred_at", "received_at")
+_TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 #: The Arrow schema of the events Parquet files (timestamps already converted).
 EVENTS_SCHEMA: pa.Schema = pa.schema(
     [
-        pa.field(c.name, pa.timestamp("us", tz="UTC") if c.name in TIMESTAMP_COLUMNS else c.arrow_type)
+        pa.field(c.name, _TIMESTAMP if c.name in TIMESTAMP_COLUMNS else c.arrow_type)
         for c in EXPORT_COLUMNS
     ]
 )

@@ -28,7 +28,8 @@ def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
 
 def frame(con: duckdb.DuckDBPyConnection, query: str) -> pl.DataFrame:
     """Run ``query`` and return a Polars frame."""
-    return con.sql(query).pl()
+    result: pl.DataFrame = con.sql(query).pl()
+    return result
 
 
 def _figure(width: float = 10.0, height: float = 4.5) -> Figure:
@@ -127,7 +128,7 @@ def session_lengths(con: duckdb.DuckDBPyConnection) -> Figure:
     fig = _figure(8, 4)
     ax = fig.add_subplot()
     values = np.clip(minutes.to_numpy(), 0.1, None)
-    ax.hist(values, bins=np.logspace(-1, 3, 30))
+    ax.hist(values, bins=list(np.logspace(-1, 3, 30)))
     ax.set_xscale("log")
     ax.set_xlabel("minutes")
     ax.set_ylabel("sessions")

@@ -60,7 +60,9 @@ def render_report(settings: Settings, out: Path | None = None) -> list[Path]:
             write_durably(path, png)
             written.append(path)
             encoded = base64.b64encode(png).decode()
-            sections.append(f'<h2>{html.escape(stem)}</h2><img src="data:image/png;base64,{encoded}">')
+            sections.append(
+                f'<h2>{html.escape(stem)}</h2><img src="data:image/png;base64,{encoded}">'
+            )
         for title, (relation, query) in KEY_TABLES.items():
             if has_relation(con, relation):
                 sections.append(f"<h2>{html.escape(title)}</h2>{_table_html(con, query)}")

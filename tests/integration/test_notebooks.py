@@ -32,7 +32,7 @@ def warehouse_settings(db_settings: Settings, tmp_path: Path) -> Settings:
 def _run(path: Path, monkeypatch: pytest.MonkeyPatch) -> nbformat.NotebookNode:
     # The kernel imports this checkout's packages, whatever an editable install mapped.
     monkeypatch.setenv("PYTHONPATH", str(REPO))
-    notebook = nbformat.read(path, as_version=4)
+    notebook: nbformat.NotebookNode = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=180, kernel_name="python3",
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return notebook

@@ -50,7 +50,9 @@ def _exported_ids(settings: Settings) -> list[str]:
     if not layout.part_files():
         return []
     glob = str(layout.events / "event_date=*" / "*.parquet")
-    return [r[0] for r in duckdb.sql(f"SELECT event_id FROM read_parquet('{glob}')").fetchall()]
+    with duckdb.connect() as con:
+        rows = con.sql(f"SELECT event_id FROM read_parquet('{glob}')").fetchall()
+    return [r[0] for r in rows]
 
 
 def _log_ids(settings: Settings) -> set[str]:
@@ -150,7 +152,9 @@ def test_jobs_write_back_what_the_recommender_reads(simulated: Settings) -> None
             "SELECT count(*), count(quality_score), count(difficulty_score) "
             "FROM warehouse.content_metrics"
         ).fetchone()
-        engagement_rows = conn.execute("SELECT count(*) FROM warehouse.content_engagement").fetchone()
+        engagement_rows = conn.execute(
+            "SELECT count(*) FROM warehouse.content_engagement"
+        ).fetchone()
         runs = conn.execute("SELECT job, through_position FROM warehouse.job_runs").fetchall()
     assert metrics is not None and metrics[1] == first.tables["content_engagement"]
     assert metrics[2] == difficulty.tables["content_difficulty"]
@@ -181,7 +185,9 @@ def test_difficulty_uses_learner_model_abilities_when_present(simulated: Setting
     assert sources == [("learner_model",)]
 
 
-def test_cli_export_jobs_report(simulated: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_export_jobs_report(
+    simulated: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from learnstream.cli import app
 
     monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", simulated.resolved_database_url)

@@ -253,7 +253,7 @@ def test_calibrate_orders_items_and_reports_mismatch() -> None:
     assert rows["easy"]["difficulty_mismatch"] < 0  # declared hard, observed easy
     assert rows["hard"]["difficulty_mismatch"] is None
     assert set(content["ability_source"]) == {"rasch"}
-    fixed_content, fixed_learners = calibrate(outcomes, declared, {"a": 1.0, "b": 0.5})
+    _, fixed_learners = calibrate(outcomes, declared, {"a": 1.0, "b": 0.5})
     assert set(fixed_learners["ability_source"]) == {"learner_model"}
     assert fixed_learners.filter(pl.col("learner_id") == "a")["ability"][0] == 1.0
     # Learners the model does not know get the mean known ability.
@@ -281,7 +281,8 @@ def test_empty_warehouse_still_has_typed_views(tmp_path: Path) -> None:
     con = warehouse.open(Settings(warehouse_dir=tmp_path))
     try:
         assert con.sql("SELECT count(*) FROM events").fetchall() == [(0,)]
-        names = {r[0] for r in con.sql("SELECT table_name FROM information_schema.tables").fetchall()}
+        tables = con.sql("SELECT table_name FROM information_schema.tables").fetchall()
+        names = {r[0] for r in tables}
     finally:
         con.close()
     assert {"events", "sessions", "content", "progress", "learners"} <= names

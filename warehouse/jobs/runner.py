@@ -73,7 +73,10 @@ def compute_engagement(
         content = content_engagement_duckdb(con)
     content = with_engagement_score(content)
     step("engagement by format, genre, topic, difficulty")
-    tables = {"content_engagement": content, "engagement_by_dimension": engagement_by_dimension(content)}
+    tables = {
+        "content_engagement": content,
+        "engagement_by_dimension": engagement_by_dimension(content),
+    }
     step("activity, retention, sessions, funnel")
     tables.update(activity_tables(con, content))
     return tables
