@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         description="Parquet tree, manifest and DuckDB file of the warehouse (ignored by git).",
     )
 
+    # Projections
+    projection_batch_size: int = Field(
+        default=5000, description="Log rows a projection reads per transaction."
+    )
+    projection_poll_ms: int = Field(
+        default=1000, description="Longest wait for new log rows when NOTIFY stays silent."
+    )
+
     # Serving
     serve_host: str = "127.0.0.1"
     serve_port: int = 8088

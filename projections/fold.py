@@ -60,6 +60,7 @@ class GroupKind(Enum):
     EARLIEST = "earliest"  # values of the event with the smallest (at, id)
     SEQ = "seq"  # parallel arrays of every event's values, sorted by (at, id)
     MINMAP = "minmap"  # parallel arrays (keys, values): the minimum value per key, by key
+    SUMMAP = "summap"  # parallel arrays (keys, values): the sum of values per key, by key
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ class FoldProjection(Projection):
         derived columns filled in."""
         state: State = {c.name: None for c in self.columns}
         for group in self.groups:
-            if group.kind in (GroupKind.SEQ, GroupKind.MINMAP):
+            if group.kind in _ARRAY_KINDS:
                 for name in group.columns:
                     state[name] = []
         for col in self.columns:
@@ -288,26 +289,32 @@ class FoldProjection(Projection):
         for g in self.groups:
             parts.append(f"LEFT JOIN ({_group_sql(g, key_list)}) AS \"g_{g.name}\" USING ({key_list})")
         names = self._all_names()
-        select = ", ".join(self._final_expr(n) for n in names)
+        stored = ", ".join(f'{self._final_expr(n)} AS "{n}"' for n in self.stored_columns())
+        select = ", ".join(
+            f"({self.derive_sql[n]})" if n in self.derive_sql else f's."{n}"' for n in names
+        )
         text = (
             f"WITH identities AS ({IDENTITIES_SQL}), e AS ({self.lift_sql}) "
             f"INSERT INTO {{table}} ({', '.join(chr(34) + n + chr(34) for n in names)}) "
-            f"SELECT {select} FROM (SELECT * FROM {' '.join(parts)}) AS s"
+            f"SELECT {select} FROM (SELECT {stored} FROM (SELECT * FROM {' '.join(parts)}) AS r) AS s"
         )
         text = text.replace("{upto}", UPTO_SQL).replace("{subject}", SUBJECT_SQL)
-        return sql.SQL(text).format(table=store.table(self.tables[0].name))  # type: ignore[arg-type]
+        # Composed by concatenation, not .format(): the SQL holds literal braces ('{}').
+        before, after = text.split("{table}")
+        return sql.Composed(
+            [sql.SQL(before), store.table(self.tables[0].name), sql.SQL(after)]  # type: ignore[arg-type]
+        )
 
 
     def _final_expr(self, name: str) -> str:
-        if name in self.derive_sql:
-            return f"({self.derive_sql[name]})"
         col = next(c for c in self.columns if c.name == name)
         if col.rule is Rule.SUM:
-            return f'coalesce(s."{name}", 0)'
+            # sum() of integers is numeric in SQL; cast back so derived SQL does integer math.
+            return f'coalesce(r."{name}", 0)::{col.pg_type}'
         group = next((g for g in self.groups if name in g.columns), None)
-        if group is not None and group.kind in (GroupKind.SEQ, GroupKind.MINMAP):
-            return f"coalesce(s.\"{name}\", '{{}}')"
-        return f's."{name}"'
+        if group is not None and group.kind in _ARRAY_KINDS:
+            return f"coalesce(r.\"{name}\", '{{}}')"
+        return f'r."{name}"'
 
 
 UPTO_SQL = "(tx_id, position) <= (%(tx)s::text::xid8, %(pos)s)"
@@ -328,6 +335,7 @@ _IDENTITIES_FOR = (
     "ORDER BY session_id, occurred_at, event_id"
 )
 
+_ARRAY_KINDS = (GroupKind.SEQ, GroupKind.MINMAP, GroupKind.SUMMAP)
 _SQL_AGG = {Rule.MIN: "min", Rule.MAX: "max", Rule.SUM: "sum"}
 
 
@@ -362,8 +370,9 @@ def _merge_group(group: Group, a: State, b: State) -> State:
         return {c: [r[i] for r in rows] for i, c in enumerate(cols)}
     keys_col, values_col = cols
     merged: dict[Any, Any] = dict(zip(a[keys_col], a[values_col], strict=True))
+    combine = min if group.kind is GroupKind.MINMAP else (lambda x, y: x + y)
     for k, v in zip(b[keys_col], b[values_col], strict=True):
-        merged[k] = v if k not in merged else min(merged[k], v)
+        merged[k] = v if k not in merged else combine(merged[k], v)
     ordered = sorted(merged)
     return {keys_col: ordered, values_col: [merged[k] for k in ordered]}
 
@@ -383,10 +392,11 @@ def _group_sql(group: Group, key_list: str) -> str:
         aggs = ", ".join(f"array_agg({q} ORDER BY {order}) AS {q}" for q in quoted)
         return f"SELECT {key_list}, {aggs} FROM e WHERE {quoted[0]} IS NOT NULL GROUP BY {key_list}"
     k, v = quoted
+    agg = "min" if group.kind is GroupKind.MINMAP else "sum"
     return (
         f"SELECT {key_list}, array_agg({k} ORDER BY {k} COLLATE \"C\") AS {k}, "
         f"array_agg({v} ORDER BY {k} COLLATE \"C\") AS {v} "
-        f"FROM (SELECT {key_list}, {k}, min({v}) AS {v} FROM e WHERE {k} IS NOT NULL "
+        f"FROM (SELECT {key_list}, {k}, {agg}({v}) AS {v} FROM e WHERE {k} IS NOT NULL "
         f"GROUP BY {key_list}, {k}) AS m GROUP BY {key_list}"
     )
 

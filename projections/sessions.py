@@ -118,8 +118,8 @@ class SessionProjection(FoldProjection):
         "content_ids": """ARRAY(SELECT c FROM unnest(s.pt_content) WITH ORDINALITY AS p(c, o)
                               GROUP BY c ORDER BY min(o))""",
         "current_content_id": "s.pt_content[cardinality(s.pt_content)]",
-        "total_listening_time": """(SELECT (coalesce(sum(least(greatest(arrive - pd, 0),
-                  floor(extract(epoch FROM at - pa) * 100)::bigint * pr / 100)), 0) / 100)::integer
+        "total_listening_time": """(SELECT div(coalesce(sum(least(greatest(arrive - pd, 0),
+                  floor(extract(epoch FROM at - pa) * 100)::bigint * pr / 100)), 0), 100)::integer
               FROM (SELECT at, arrive, lag(depart) OVER w AS pd, lag(at) OVER w AS pa,
                            lag(rate) OVER w AS pr
                     FROM unnest(s.pt_at, s.pt_content, s.pt_arrive, s.pt_depart, s.pt_rate)
