@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 from kafka import KafkaConsumer, TopicPartition
+from psycopg import sql
 from typer.testing import CliRunner
 
 from learnstream.cli import app
-from learnstream.contracts import EVENT_TOPICS, decode_event
+from learnstream.contracts import EVENT_TOPICS, LOG_TABLES, decode_event
 from learnstream.settings import Settings
 
 
@@ -58,3 +60,30 @@ def test_simulate_produces_every_event_to_kafka(kafka_settings: Settings, tmp_pa
     # Kafka holds exactly what the JSONL copy holds, duplicates included.
     assert Counter(messages) == Counter(out.read_bytes().splitlines())
     assert {decode_event(m).topic for m in messages} == set(EVENT_TOPICS)
+
+
+def test_a_simulated_run_is_storable_in_the_log(db_settings: Settings) -> None:
+    """Every simulated event fits the log's columns; duplicates land once."""
+    from ingest.appender import append_batch
+    from ingest.rows import SourceOffset
+    from ingest.simulator import Simulation, SimulationConfig
+    from learnstream.db import connect
+
+    start = datetime(2025, 3, 3, tzinfo=UTC)
+    simulation = Simulation(SimulationConfig(learners=15, days=3, seed=9, start=start))
+    events = list(simulation.events())
+    batch = [
+        (event, SourceOffset(db_settings.topic(event.topic), 0, offset))
+        for offset, event in enumerate(events)
+    ]
+    with connect(db_settings) as conn:
+        result = append_batch(conn, batch)
+        stored = sum(
+            conn.execute(
+                sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("log", table))
+            ).fetchone()[0]  # type: ignore[index]
+            for table in LOG_TABLES.values()
+        )
+    distinct = len({event.event_id for event in events})
+    assert result.inserted == distinct == stored
+    assert result.duplicates == len(events) - distinct > 0
