@@ -5,9 +5,9 @@ model and the baselines on the same rows."""
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -145,8 +145,7 @@ def tune(train: Sequence[Labelled], grid_c: Sequence[float], grid_var: Sequence[
 
 
 def _replay_log_loss(rows: Sequence[Labelled], params: ModelParams) -> float:
-    from learner_model.ability import predict, update
-    from learner_model.ability import AbilityState
+    from learner_model.ability import AbilityState, predict, update
 
     states: dict[str, AbilityState] = {}
     y, p = [], []

@@ -90,11 +90,11 @@ def outcome_of(event: Envelope) -> Outcome | None:
         skills = tuple(sorted(set(p.skills))) or (_default_skill(p.lesson_id, p.course_id),)
         return Outcome(p.assessment_id, skills, min(1.0, p.score / p.max_score))
     if isinstance(event, LessonCompleted) and event.payload.score is not None:
-        p = event.payload
+        lesson = event.payload
         # A lesson score is one (coarser) answer on the lesson as an item.
-        return Outcome(
-            f"lesson:{p.lesson_id}", (_default_skill(p.lesson_id, p.course_id),), p.score / 100.0
-        )
+        return Outcome(f"lesson:{lesson.lesson_id}",
+                       (_default_skill(lesson.lesson_id, lesson.course_id),),
+                       event.payload.score / 100.0)
     return None
 
 
@@ -147,10 +147,10 @@ def signal_of(event: Envelope) -> Signal | None:
         return Signal(characteristic_keys(p.content_characteristics),
                       p.content_characteristics.format, -(1.0 - listened))
     if isinstance(event, PlaybackSeeked):
-        p = event.payload
-        if p.playback_position < p.from_position:  # seek back: re-listening, mild interest
-            return Signal(characteristic_keys(p.content_characteristics),
-                          p.content_characteristics.format, _SEEK_BACK)
+        seek = event.payload
+        if seek.playback_position < seek.from_position:  # seek back: re-listening, interest
+            return Signal(characteristic_keys(seek.content_characteristics),
+                          seek.content_characteristics.format, _SEEK_BACK)
         return None
     if isinstance(event, PlaybackHeartbeat):
         return None  # listening share is carried by completed/skipped; heartbeats are volume

@@ -207,8 +207,14 @@ def params_from_json(data: Mapping[str, Any]) -> ModelParams:
     a = data["ability"]
     return ModelParams(
         version=data["version"],
-        ability=AbilityParams(**{k: (dict(v) if isinstance(v, dict) else v)
-                                 for k, v in a.items()}),
+        ability=AbilityParams(
+            version=str(a["version"]), intercept=float(a["intercept"]), item=dict(a["item"]),
+            skill=dict(a["skill"]), skill_correct=dict(a["skill_correct"]),
+            skill_wrong=dict(a["skill_wrong"]), dense=dict(a["dense"]),
+            default_skill_correct=float(a["default_skill_correct"]),
+            default_skill_wrong=float(a["default_skill_wrong"]), window=int(a["window"]),
+            skill_window=int(a["skill_window"]), theta_prior_var=float(a["theta_prior_var"]),
+            theta_drift_var=float(a["theta_drift_var"])),
         population_preferences=dict(data["population_preferences"]),
         population_type_preferences=dict(data["population_type_preferences"]),
     )
