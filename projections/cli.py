@@ -1,9 +1,130 @@
-"""Commands of this stage, registered on the root ``learnstream`` app."""
+"""Commands of this stage, registered on the root ``learnstream`` app: ``project``,
+``projections rebuild NAME``, ``projections list`` and ``status``."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from projections.projection import Projection
+
+projections_app = typer.Typer(help="Read models: list and rebuild.", no_args_is_help=True)
+
+
+def all_projections() -> list[Projection]:
+    """This stage's projections plus those other stages register (the CLI composes them)."""
+    from projections.runner import default_projections
+
+    chosen = default_projections()
+    try:
+        import learner_model
+    except ImportError:
+        return chosen
+    extra = getattr(learner_model, "projections", None)
+    if callable(extra):
+        names = {p.name for p in extra()}
+        # The learner-model stage may replace the baseline learner_model_state.
+        chosen = [p for p in chosen if p.name not in names] + list(extra())
+    return chosen
 
 
 def register(app: typer.Typer) -> None:
     """Add this stage's commands to ``app``."""
+    app.add_typer(projections_app, name="projections")
+
+    @app.command()
+    def project(
+        until_caught_up: bool = typer.Option(
+            False, "--until-caught-up", help="Stop once every projection has caught up."
+        ),
+        retry_failed: bool = typer.Option(
+            False, "--retry-failed", help="Clear recorded errors and try failed ones again."
+        ),
+    ) -> None:
+        """Run every projection continuously (woken by NOTIFY, polling as a fallback)."""
+        import threading
+
+        from rich.console import Console
+
+        from learnstream.settings import load_settings
+        from projections.runner import RunSummary, run_projections
+
+        console = Console()
+        stop = threading.Event()
+
+        def show(summary: RunSummary) -> None:
+            console.print(f"applied {summary.total_events} events in {summary.batches} batches",
+                          end="\r")
+
+        try:
+            summary = run_projections(
+                load_settings(), all_projections(), until_caught_up=until_caught_up,
+                stop=stop, retry_failed=retry_failed, on_progress=show,
+            )
+        except KeyboardInterrupt:
+            stop.set()
+            return
+        console.print(
+            f"[green]projected[/] {summary.total_events} events in {summary.batches} batches, "
+            f"{summary.seconds:.1f}s; rebuilt: {', '.join(summary.rebuilt) or 'none'}"
+        )
+        for name, error in summary.failed.items():
+            console.print(f"[red]{name} stopped:[/] {error}")
+
+    @projections_app.command("list")
+    def list_projections() -> None:
+        """List projections, their versions, tables and the event types they read."""
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("name", "version", "tables", "event types")
+        for p in all_projections():
+            table.add_row(p.name, str(p.version), ", ".join(t.name for t in p.tables),
+                          ", ".join(sorted(p.event_types)))
+        Console().print(table)
+
+    @projections_app.command("rebuild")
+    def rebuild_command(name: str = typer.Argument(..., help="Projection name.")) -> None:
+        """Build a fresh copy from the log, catch up and swap it in atomically."""
+        from rich.console import Console
+
+        from learnstream.db import connect
+        from learnstream.settings import load_settings
+        from projections.errors import UnknownProjection
+        from projections.rebuild import rebuild
+
+        console = Console()
+        chosen = {p.name: p for p in all_projections()}
+        if name not in chosen:
+            raise UnknownProjection(f"no projection {name!r}; known: {', '.join(chosen)}")
+        with connect(load_settings()) as conn, console.status(f"rebuilding {name}") as status:
+            result = rebuild(conn, chosen[name], on_progress=status.update)
+        console.print(
+            f"[green]{name}[/] generation {result.generation}: bulk {result.bulk_seconds:.2f}s, "
+            f"caught up {result.caught_up_events} events, total {result.total_seconds:.2f}s"
+        )
+
+    @app.command()
+    def status() -> None:
+        """Per projection: checkpoint, lag in events and seconds, last error."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from learnstream.db import connect
+        from learnstream.settings import load_settings
+        from projections.status import projection_status
+
+        table = Table("projection", "state", "version", "gen", "checkpoint (tx, pos)",
+                      "applied", "lag events", "lag s", "last error")
+        with connect(load_settings()) as conn:
+            for s in projection_status(conn, all_projections()):
+                table.add_row(
+                    s.name, s.state, f"{s.version}/{s.code_version}", str(s.generation or "-"),
+                    "-" if s.checkpoint is None else f"{s.checkpoint.tx_id}, {s.checkpoint.position}",
+                    str(s.events_applied), str(s.lag_events),
+                    "-" if s.lag_seconds is None else f"{s.lag_seconds:.1f}",
+                    (s.last_error or "")[:80],
+                )
+        Console().print(table)
