@@ -111,7 +111,10 @@ class PolarsTransport:
     def fetch(self, sql: str, params: Mapping[str, Any], schema: pa.Schema) -> pa.Table:
         import polars as pl
 
-        frame = pl.read_database(_render(self._conn, sql, params), self._conn)
+        expected = pl.DataFrame(schema.empty_table()).schema
+        frame = pl.read_database(
+            _render(self._conn, sql, params), self._conn, schema_overrides=expected
+        )
         if frame.height == 0:
             return schema.empty_table()
         return frame.to_arrow().rename_columns(schema.names).cast(schema)
