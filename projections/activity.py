@@ -13,9 +13,15 @@ from projections.fold import IDENTIFIED, Col, FoldProjection, Group, GroupKind, 
 from projections.projection import LogEvent, ReadTable
 
 _SAVED = (
-    ("saved_at", "timestamptz"), ("content_type", "text"), ("user_id", "text"),
-    ("session_id", "text"), ("original_query", "text"), ("content_data", "jsonb"),
-    ("user_label", "text"), ("user_notes", "text"), ("requested_event_id", "uuid"),
+    ("saved_at", "timestamptz"),
+    ("content_type", "text"),
+    ("user_id", "text"),
+    ("session_id", "text"),
+    ("original_query", "text"),
+    ("content_data", "jsonb"),
+    ("user_label", "text"),
+    ("user_notes", "text"),
+    ("requested_event_id", "uuid"),
 )
 
 
@@ -31,8 +37,18 @@ class SavedContentProjection(FoldProjection):
             content_type TEXT NOT NULL, original_query TEXT NOT NULL, content_data JSONB NOT NULL,
             saved_at TIMESTAMPTZ NOT NULL, user_label TEXT, user_notes TEXT,
             requested_event_id UUID""",
-            ("saved_content_id", "user_id", "content_type", "original_query", "content_data",
-             "saved_at", "user_label", "user_notes", "requested_event_id", "session_id"),
+            (
+                "saved_content_id",
+                "user_id",
+                "content_type",
+                "original_query",
+                "content_data",
+                "saved_at",
+                "user_label",
+                "user_notes",
+                "requested_event_id",
+                "session_id",
+            ),
             ("(user_id)",),
         ),
     )
@@ -55,10 +71,14 @@ class SavedContentProjection(FoldProjection):
     def lift(self, event: LogEvent, subject: str) -> list[State]:
         p = event.payload
         values: dict[str, Any] = {
-            "saved_content_id": event.event_id, "saved_at": event.occurred_at,
-            "content_type": p["content_type"], "user_id": subject,
-            "session_id": event.session_id, "original_query": p["original_query"],
-            "content_data": p["content_data"], "user_label": p.get("user_label"),
+            "saved_content_id": event.event_id,
+            "saved_at": event.occurred_at,
+            "content_type": p["content_type"],
+            "user_id": subject,
+            "session_id": event.session_id,
+            "original_query": p["original_query"],
+            "content_data": p["content_data"],
+            "user_label": p.get("user_label"),
             "user_notes": p.get("user_notes"),
             "requested_event_id": _uuid(p.get("requested_event_id")),
         }
@@ -66,8 +86,12 @@ class SavedContentProjection(FoldProjection):
 
 
 _FEEDBACK = (
-    ("timestamp", "timestamptz"), ("rating", "smallint"), ("user_id", "text"),
-    ("session_id", "text"), ("feedback_text", "text"), ("related_event_id", "uuid"),
+    ("timestamp", "timestamptz"),
+    ("rating", "smallint"),
+    ("user_id", "text"),
+    ("session_id", "text"),
+    ("feedback_text", "text"),
+    ("related_event_id", "uuid"),
     ("context_details", "jsonb"),
 )
 
@@ -83,8 +107,16 @@ class FeedbackProjection(FoldProjection):
             """feedback_id UUID PRIMARY KEY, user_id TEXT NOT NULL, session_id TEXT NOT NULL,
             "timestamp" TIMESTAMPTZ NOT NULL, rating SMALLINT, feedback_text TEXT,
             related_event_id UUID, context_details JSONB""",
-            ("feedback_id", "user_id", "timestamp", "related_event_id", "rating",
-             "feedback_text", "context_details", "session_id"),
+            (
+                "feedback_id",
+                "user_id",
+                "timestamp",
+                "related_event_id",
+                "rating",
+                "feedback_text",
+                "context_details",
+                "session_id",
+            ),
             ("(user_id)", "(related_event_id)"),
         ),
     )
@@ -105,8 +137,11 @@ class FeedbackProjection(FoldProjection):
     def lift(self, event: LogEvent, subject: str) -> list[State]:
         p = event.payload
         values: dict[str, Any] = {
-            "feedback_id": event.event_id, "timestamp": event.occurred_at,
-            "rating": p.get("rating"), "user_id": subject, "session_id": event.session_id,
+            "feedback_id": event.event_id,
+            "timestamp": event.occurred_at,
+            "rating": p.get("rating"),
+            "user_id": subject,
+            "session_id": event.session_id,
             "feedback_text": p.get("feedback_text"),
             "related_event_id": _uuid(p.get("related_event_id")),
             "context_details": p.get("context_details"),

@@ -22,16 +22,35 @@ from projections.projection import LogEvent, ReadTable
 
 # (column, pg type) of content.generated payload fields kept on the row.
 _CONTENT_FIELDS = (
-    ("title", "text"), ("description", "text"), ("content_kind", "text"), ("format", "text"),
-    ("genre", "text"), ("sub_genre", "text"), ("topic", "text"), ("difficulty", "text"),
-    ("difficulty_score", "float8"), ("estimated_comprehension_level", "text"),
-    ("duration", "integer"), ("word_count", "integer"), ("audio_url", "text"),
-    ("audio_format", "text"), ("audio_bitrate", "integer"), ("audio_size", "bigint"),
-    ("template_id", "text"), ("template_version", "text"), ("model_parameters", "jsonb"),
-    ("generated_by", "text"), ("generation_id", "text"), ("episode_number", "integer"),
-    ("series_id", "text"), ("related_content_ids", "jsonb"), ("language", "text"),
-    ("locale", "text"), ("learning_objectives", "jsonb"),
-    ("estimated_completion_time", "integer"), ("metadata", "jsonb"),
+    ("title", "text"),
+    ("description", "text"),
+    ("content_kind", "text"),
+    ("format", "text"),
+    ("genre", "text"),
+    ("sub_genre", "text"),
+    ("topic", "text"),
+    ("difficulty", "text"),
+    ("difficulty_score", "float8"),
+    ("estimated_comprehension_level", "text"),
+    ("duration", "integer"),
+    ("word_count", "integer"),
+    ("audio_url", "text"),
+    ("audio_format", "text"),
+    ("audio_bitrate", "integer"),
+    ("audio_size", "bigint"),
+    ("template_id", "text"),
+    ("template_version", "text"),
+    ("model_parameters", "jsonb"),
+    ("generated_by", "text"),
+    ("generation_id", "text"),
+    ("episode_number", "integer"),
+    ("series_id", "text"),
+    ("related_content_ids", "jsonb"),
+    ("language", "text"),
+    ("locale", "text"),
+    ("learning_objectives", "jsonb"),
+    ("estimated_completion_time", "integer"),
+    ("metadata", "jsonb"),
 )
 _DDL_TYPE = {"float8": "DOUBLE PRECISION"}
 
@@ -60,15 +79,31 @@ class ContentProjection(FoldProjection):
             session_id TEXT NOT NULL, learner_id TEXT, versions INTEGER NOT NULL,
             created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL""",
             (
-                "content_id", *(n for n, _ in _CONTENT_FIELDS), "generated_at", "session_id",
-                "learner_id", "versions", "created_at", "updated_at",
+                "content_id",
+                *(n for n, _ in _CONTENT_FIELDS),
+                "generated_at",
+                "session_id",
+                "learner_id",
+                "versions",
+                "created_at",
+                "updated_at",
             ),
-            ("(format)", "(genre)", "(difficulty)", "(generated_at)",
-             "(series_id) WHERE series_id IS NOT NULL"),
+            (
+                "(format)",
+                "(genre)",
+                "(difficulty)",
+                "(generated_at)",
+                "(series_id) WHERE series_id IS NOT NULL",
+            ),
         ),
     )
-    _latest = ("generated_at", "event_id", "session_id", "learner_id",
-               *(n for n, _ in _CONTENT_FIELDS))
+    _latest = (
+        "generated_at",
+        "event_id",
+        "session_id",
+        "learner_id",
+        *(n for n, _ in _CONTENT_FIELDS),
+    )
     columns: ClassVar[tuple[Col, ...]] = (
         Col("content_id", "text", Rule.KEY),
         Col("generated_at", "timestamptz", Rule.GROUP, "gen"),
@@ -103,9 +138,14 @@ class ContentProjection(FoldProjection):
             n: _payload_value(event.payload, n, t) for n, t in _CONTENT_FIELDS
         }
         values.update(
-            content_id=event.content_id, generated_at=at, event_id=event.event_id,
-            session_id=event.session_id, learner_id=event.learner_id, versions=1,
-            created_at=at, updated_at=at,
+            content_id=event.content_id,
+            generated_at=at,
+            event_id=event.event_id,
+            session_id=event.session_id,
+            learner_id=event.learner_id,
+            versions=1,
+            created_at=at,
+            updated_at=at,
         )
         return [self.empty_lift(**values)]
 
@@ -120,13 +160,26 @@ class ContentValidationProjection(FoldProjection):
             """id UUID PRIMARY KEY, content_id TEXT NOT NULL, attempt_number INTEGER NOT NULL,
             passed BOOLEAN NOT NULL, validation_score DOUBLE PRECISION,
             validation_result JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL""",
-            ("id", "content_id", "attempt_number", "passed", "validation_score",
-             "validation_result", "created_at"),
+            (
+                "id",
+                "content_id",
+                "attempt_number",
+                "passed",
+                "validation_score",
+                "validation_result",
+                "created_at",
+            ),
             ("(content_id, attempt_number)",),
         ),
     )
-    _fields = ("created_at", "attempt_number", "content_id", "passed", "validation_score",
-               "validation_result")
+    _fields = (
+        "created_at",
+        "attempt_number",
+        "content_id",
+        "passed",
+        "validation_score",
+        "validation_result",
+    )
     columns: ClassVar[tuple[Col, ...]] = (
         Col("id", "uuid", Rule.KEY),
         Col("content_id", "text", Rule.GROUP, "v"),
@@ -152,18 +205,26 @@ class ContentValidationProjection(FoldProjection):
         score = p.get("validation_score")
         return [
             self.empty_lift(
-                id=event.event_id, content_id=event.content_id,
-                attempt_number=int(p["attempt_number"]), passed=bool(p["passed"]),
+                id=event.event_id,
+                content_id=event.content_id,
+                attempt_number=int(p["attempt_number"]),
+                passed=bool(p["passed"]),
                 validation_score=None if score is None else float(score),
-                validation_result=p.get("validation_result", {}), created_at=event.occurred_at,
+                validation_result=p.get("validation_result", {}),
+                created_at=event.occurred_at,
             )
         ]
 
 
 _STATE = (
-    ("status_at", "timestamptz"), ("status_event_id", "uuid"), ("status", "text"),
-    ("error_message", "text"), ("estimated_completion_time", "integer"),
-    ("webhook_url", "text"), ("session_id", "text"), ("learner_id", "text"),
+    ("status_at", "timestamptz"),
+    ("status_event_id", "uuid"),
+    ("status", "text"),
+    ("error_message", "text"),
+    ("estimated_completion_time", "integer"),
+    ("webhook_url", "text"),
+    ("session_id", "text"),
+    ("learner_id", "text"),
 )
 _TERMINAL = ("completed", "failed")
 
@@ -184,9 +245,20 @@ class GenerationStatusProjection(FoldProjection):
             status_at TIMESTAMPTZ NOT NULL, status_event_id UUID NOT NULL,
             request_at TIMESTAMPTZ, request_event_id UUID""",
             (
-                "generation_id", "session_id", "learner_id", "status", "content_id",
-                "webhook_url", "webhook_sent", "error_message", "estimated_completion_time",
-                "request_payload", "started_at", "completed_at", "updated_at", "transitions",
+                "generation_id",
+                "session_id",
+                "learner_id",
+                "status",
+                "content_id",
+                "webhook_url",
+                "webhook_sent",
+                "error_message",
+                "estimated_completion_time",
+                "request_payload",
+                "started_at",
+                "completed_at",
+                "updated_at",
+                "transitions",
             ),
             ("(session_id)", "(status)", "(started_at)"),
         ),
@@ -206,8 +278,7 @@ class GenerationStatusProjection(FoldProjection):
     )
     groups = (
         Group("state", GroupKind.LATEST, tuple(n for n, _ in _STATE)),
-        Group("request", GroupKind.EARLIEST,
-              ("request_at", "request_event_id", "request_payload")),
+        Group("request", GroupKind.EARLIEST, ("request_at", "request_event_id", "request_payload")),
     )
     derived_views = (
         (
@@ -238,18 +309,25 @@ class GenerationStatusProjection(FoldProjection):
         p = event.payload
         at = event.occurred_at
         values: dict[str, Any] = {
-            "generation_id": p["generation_id"], "status_at": at,
-            "status_event_id": event.event_id, "status": p["status"],
+            "generation_id": p["generation_id"],
+            "status_at": at,
+            "status_event_id": event.event_id,
+            "status": p["status"],
             "error_message": p.get("error_message"),
             "estimated_completion_time": p.get("estimated_completion_time"),
-            "webhook_url": p.get("webhook_url"), "session_id": event.session_id,
-            "learner_id": event.learner_id, "content_id": event.content_id,
-            "started_at": at, "updated_at": at, "transitions": 1,
+            "webhook_url": p.get("webhook_url"),
+            "session_id": event.session_id,
+            "learner_id": event.learner_id,
+            "content_id": event.content_id,
+            "started_at": at,
+            "updated_at": at,
+            "transitions": 1,
             "completed_at": at if p["status"] in _TERMINAL else None,
         }
         if "request_payload" in p:
             values.update(
-                request_at=at, request_event_id=event.event_id,
+                request_at=at,
+                request_event_id=event.event_id,
                 request_payload=p["request_payload"],
             )
         return [self.empty_lift(**values)]

@@ -55,13 +55,18 @@ def register(app: typer.Typer) -> None:
         stop = threading.Event()
 
         def show(summary: RunSummary) -> None:
-            console.print(f"applied {summary.total_events} events in {summary.batches} batches",
-                          end="\r")
+            console.print(
+                f"applied {summary.total_events} events in {summary.batches} batches", end="\r"
+            )
 
         try:
             summary = run_projections(
-                load_settings(), all_projections(), until_caught_up=until_caught_up,
-                stop=stop, retry_failed=retry_failed, on_progress=show,
+                load_settings(),
+                all_projections(),
+                until_caught_up=until_caught_up,
+                stop=stop,
+                retry_failed=retry_failed,
+                on_progress=show,
             )
         except KeyboardInterrupt:
             stop.set()
@@ -81,8 +86,12 @@ def register(app: typer.Typer) -> None:
 
         table = Table("name", "version", "tables", "event types")
         for p in all_projections():
-            table.add_row(p.name, str(p.version), ", ".join(t.name for t in p.tables),
-                          ", ".join(sorted(p.event_types)))
+            table.add_row(
+                p.name,
+                str(p.version),
+                ", ".join(t.name for t in p.tables),
+                ", ".join(sorted(p.event_types)),
+            )
         Console().print(table)
 
     @projections_app.command("rebuild")
@@ -116,14 +125,29 @@ def register(app: typer.Typer) -> None:
         from learnstream.settings import load_settings
         from projections.status import projection_status
 
-        table = Table("projection", "state", "version", "gen", "checkpoint (tx, pos)",
-                      "applied", "lag events", "lag s", "last error")
+        table = Table(
+            "projection",
+            "state",
+            "version",
+            "gen",
+            "checkpoint (tx, pos)",
+            "applied",
+            "lag events",
+            "lag s",
+            "last error",
+        )
         with connect(load_settings()) as conn:
             for s in projection_status(conn, all_projections()):
                 table.add_row(
-                    s.name, s.state, f"{s.version}/{s.code_version}", str(s.generation or "-"),
-                    "-" if s.checkpoint is None else f"{s.checkpoint.tx_id}, {s.checkpoint.position}",
-                    str(s.events_applied), str(s.lag_events),
+                    s.name,
+                    s.state,
+                    f"{s.version}/{s.code_version}",
+                    str(s.generation or "-"),
+                    "-"
+                    if s.checkpoint is None
+                    else f"{s.checkpoint.tx_id}, {s.checkpoint.position}",
+                    str(s.events_applied),
+                    str(s.lag_events),
                     "-" if s.lag_seconds is None else f"{s.lag_seconds:.1f}",
                     (s.last_error or "")[:80],
                 )

@@ -1,9 +1,9 @@
 """Exceptions of the projections stage (see ``learnstream.errors`` for the whole tree)::
 
-    LearnstreamError
-    └── ProjectionError
-        ├── UnknownProjection     no projection of that name is registered
-        └── ProjectionFailed      an event could not be applied; the projection stopped there
+LearnstreamError
+└── ProjectionError
+    ├── UnknownProjection     no projection of that name is registered
+    └── ProjectionFailed      an event could not be applied; the projection stopped there
 """
 
 from __future__ import annotations

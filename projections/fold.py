@@ -29,7 +29,8 @@ commutative rule, so the result equals a rebuild that knew the identity from the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar
@@ -38,7 +39,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from projections.log_reader import read_batch
-from projections.projection import Checkpoint, Connection, LogEvent, Projection, ReadTable, Store
+from projections.projection import Checkpoint, Connection, LogEvent, Projection, Store
 
 State = dict[str, Any]
 Key = tuple[Any, ...]
@@ -157,7 +158,8 @@ class FoldProjection(Projection):
         Returns the new state(s) of every key the event touches."""
         lifted = self.lift(event, subject)
         return [
-            self.merge(state, one) if state is not None and self.key_of(one) == self.key_of(state)
+            self.merge(state, one)
+            if state is not None and self.key_of(one) == self.key_of(state)
             else one
             for one in lifted
         ]
@@ -205,7 +207,10 @@ class FoldProjection(Projection):
         self._upsert(conn, table, states.values())
 
     def _rekey(
-        self, conn: Connection, table: sql.Identifier, events: Sequence[LogEvent],
+        self,
+        conn: Connection,
+        table: sql.Identifier,
+        events: Sequence[LogEvent],
         identities: Mapping[str, str],
     ) -> list[State]:
         assert self.subject is not None
@@ -233,7 +238,9 @@ class FoldProjection(Projection):
     def _column_list(self) -> sql.Composed:
         return sql.SQL(", ").join(sql.Identifier(n) for n in self._all_names())
 
-    def _load(self, conn: Connection, table: sql.Identifier, keys: Iterable[Key]) -> dict[Key, State]:
+    def _load(
+        self, conn: Connection, table: sql.Identifier, keys: Iterable[Key]
+    ) -> dict[Key, State]:
         keys = list(keys)
         key_cols = [c for c in self.columns if c.rule is Rule.KEY]
         arrays = [[k[i] for k in keys] for i in range(len(key_cols))]
@@ -241,7 +248,7 @@ class FoldProjection(Projection):
             self._column_list(),
             table,
             sql.SQL(", ").join(sql.Identifier(c.name) for c in key_cols),
-            sql.SQL(", ").join(sql.SQL(f"%s::{c.pg_type}[]") for c in key_cols),  # type: ignore[arg-type]
+            sql.SQL(", ").join(sql.SQL(f"%s::{c.pg_type}[]") for c in key_cols),
         )
         out: dict[Key, State] = {}
         for row in conn.execute(query, arrays).fetchall():
@@ -252,16 +259,15 @@ class FoldProjection(Projection):
     def _upsert(self, conn: Connection, table: sql.Identifier, states: Iterable[State]) -> None:
         names = self._all_names()
         keys = self.key_columns()
-        query = sql.SQL(
-            "INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}"
-        ).format(
+        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
             table,
             self._column_list(),
             sql.SQL(", ").join(sql.Placeholder() * len(names)),
             sql.SQL(", ").join(sql.Identifier(k) for k in keys),
             sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n))
-                for n in names if n not in keys
+                for n in names
+                if n not in keys
             ),
         )
         jsonb = {c.name for c in self.columns if c.pg_type == "jsonb"}
@@ -282,29 +288,33 @@ class FoldProjection(Projection):
         keys = self.key_columns()
         key_list = ", ".join(f'"{k}"' for k in keys)
         plain = [
-            f"{_SQL_AGG[c.rule]}(\"{c.name}\") AS \"{c.name}\""
-            for c in self.columns if c.rule in _SQL_AGG
+            f'{_SQL_AGG[c.rule]}("{c.name}") AS "{c.name}"'
+            for c in self.columns
+            if c.rule in _SQL_AGG
         ]
-        parts = [f"(SELECT {key_list}{''.join(', ' + p for p in plain)} FROM e GROUP BY {key_list}) AS a"]
+        parts = [
+            f"(SELECT {key_list}{''.join(', ' + p for p in plain)} FROM e GROUP BY {key_list}) AS a"
+        ]
         for g in self.groups:
-            parts.append(f"LEFT JOIN ({_group_sql(g, key_list)}) AS \"g_{g.name}\" USING ({key_list})")
+            parts.append(
+                f'LEFT JOIN ({_group_sql(g, key_list)}) AS "g_{g.name}" USING ({key_list})'
+            )
         names = self._all_names()
         stored = ", ".join(f'{self._final_expr(n)} AS "{n}"' for n in self.stored_columns())
         select = ", ".join(
             f"({self.derive_sql[n]})" if n in self.derive_sql else f's."{n}"' for n in names
         )
+        targets = ", ".join(f'"{n}"' for n in names)
+        joined = " ".join(parts)
         text = (
             f"WITH identities AS ({IDENTITIES_SQL}), e AS ({self.lift_sql}) "
-            f"INSERT INTO {{table}} ({', '.join(chr(34) + n + chr(34) for n in names)}) "
-            f"SELECT {select} FROM (SELECT {stored} FROM (SELECT * FROM {' '.join(parts)}) AS r) AS s"
+            f"INSERT INTO {{table}} ({targets}) "
+            f"SELECT {select} FROM (SELECT {stored} FROM (SELECT * FROM {joined}) AS r) AS s"
         )
         text = text.replace("{upto}", UPTO_SQL).replace("{subject}", SUBJECT_SQL)
         # Composed by concatenation, not .format(): the SQL holds literal braces ('{}').
         before, after = text.split("{table}")
-        return sql.Composed(
-            [sql.SQL(before), store.table(self.tables[0].name), sql.SQL(after)]  # type: ignore[arg-type]
-        )
-
+        return sql.Composed([sql.SQL(before), store.table(self.tables[0].name), sql.SQL(after)])
 
     def _final_expr(self, name: str) -> str:
         col = next(c for c in self.columns if c.name == name)
@@ -324,7 +334,8 @@ SUBJECT_SQL = "coalesce(l.learner_id, i.learner_id, l.session_id)"
 #: :func:`_identities` on the incremental path).
 IDENTITIES_SQL = (
     "SELECT DISTINCT ON (session_id) session_id, learner_id FROM log.catalog_events "
-    "WHERE event_type = 'learner.identified' AND (tx_id, position) <= (%(tx)s::text::xid8, %(pos)s) "
+    "WHERE event_type = 'learner.identified' "
+    "AND (tx_id, position) <= (%(tx)s::text::xid8, %(pos)s) "
     "ORDER BY session_id, occurred_at, event_id"
 )
 
@@ -341,7 +352,9 @@ _SQL_AGG = {Rule.MIN: "min", Rule.MAX: "max", Rule.SUM: "sum"}
 
 def _identities(conn: Connection, events: Sequence[LogEvent]) -> dict[str, str]:
     """session -> learner for the batch's sessions, from identifications up to the batch end."""
-    sessions = sorted({e.session_id for e in events if e.learner_id is None or e.event_type == IDENTIFIED})
+    sessions = sorted(
+        {e.session_id for e in events if e.learner_id is None or e.event_type == IDENTIFIED}
+    )
     if not sessions:
         return {}
     end = events[-1].checkpoint
@@ -364,13 +377,14 @@ def _merge_group(group: Group, a: State, b: State) -> State:
         return {c: winner[c] for c in cols}
     if group.kind is GroupKind.SEQ:
         rows = sorted(
-            list(zip(*(a[c] for c in cols), strict=True)) + list(zip(*(b[c] for c in cols), strict=True)),
+            list(zip(*(a[c] for c in cols), strict=True))
+            + list(zip(*(b[c] for c in cols), strict=True)),
             key=lambda r: (r[0], r[1]),
         )
         return {c: [r[i] for r in rows] for i, c in enumerate(cols)}
     keys_col, values_col = cols
     merged: dict[Any, Any] = dict(zip(a[keys_col], a[values_col], strict=True))
-    combine = min if group.kind is GroupKind.MINMAP else (lambda x, y: x + y)
+    combine: Callable[[Any, Any], Any] = min if group.kind is GroupKind.MINMAP else operator.add
     for k, v in zip(b[keys_col], b[values_col], strict=True):
         merged[k] = v if k not in merged else combine(merged[k], v)
     ordered = sorted(merged)
@@ -394,8 +408,8 @@ def _group_sql(group: Group, key_list: str) -> str:
     k, v = quoted
     agg = "min" if group.kind is GroupKind.MINMAP else "sum"
     return (
-        f"SELECT {key_list}, array_agg({k} ORDER BY {k} COLLATE \"C\") AS {k}, "
-        f"array_agg({v} ORDER BY {k} COLLATE \"C\") AS {v} "
+        f'SELECT {key_list}, array_agg({k} ORDER BY {k} COLLATE "C") AS {k}, '
+        f'array_agg({v} ORDER BY {k} COLLATE "C") AS {v} '
         f"FROM (SELECT {key_list}, {k}, {agg}({v}) AS {v} FROM e WHERE {k} IS NOT NULL "
         f"GROUP BY {key_list}, {k}) AS m GROUP BY {key_list}"
     )
@@ -414,4 +428,3 @@ def replay_rebuild(
         if got.rows_read == 0 or got.end >= upto:
             break
         after = got.end
-

@@ -24,7 +24,10 @@ from projections.projection import LogEvent, ReadTable
 
 PRIOR_WEIGHT = 2
 SIGNALS = {
-    "content.liked": 1, "content.unliked": -1, "playback.completed": 1, "playback.skipped": -1,
+    "content.liked": 1,
+    "content.unliked": -1,
+    "playback.completed": 1,
+    "playback.skipped": -1,
 }
 
 
@@ -37,7 +40,9 @@ def comprehension_hundredths(ratio_sum_bp: int, n: int) -> int:
 
 def weights(keys: list[str], values: list[int], prefix: str) -> dict[str, float]:
     """Net signal / total absolute signal per value of one dimension, 4 decimals half up."""
-    chosen = [(k[len(prefix):], v) for k, v in zip(keys, values, strict=True) if k.startswith(prefix)]
+    chosen = [
+        (k[len(prefix) :], v) for k, v in zip(keys, values, strict=True) if k.startswith(prefix)
+    ]
     total = sum(abs(v) for _, v in chosen)
     if total == 0:
         return {k: 0.0 for k, _ in chosen}
@@ -66,9 +71,16 @@ class LearnerStateProjection(FoldProjection):
             data_points INTEGER NOT NULL, created_at TIMESTAMPTZ NOT NULL,
             ratio_sum_bp BIGINT NOT NULL, ratio_n INTEGER NOT NULL,
             pref_keys TEXT[] NOT NULL, pref_values BIGINT[] NOT NULL""",
-            ("subject_id", "preference_weights", "comprehension_level",
-             "content_type_preferences", "difficulty_adjustment", "last_updated",
-             "data_points", "created_at"),
+            (
+                "subject_id",
+                "preference_weights",
+                "comprehension_level",
+                "content_type_preferences",
+                "difficulty_adjustment",
+                "last_updated",
+                "data_points",
+                "created_at",
+            ),
             ("(last_updated)",),
         ),
     )
@@ -142,7 +154,10 @@ class LearnerStateProjection(FoldProjection):
     def derive(self, state: State) -> State:
         keys = state["pref_keys"] or []
         values = state["pref_values"] or []
-        level = Decimal(comprehension_hundredths(state["ratio_sum_bp"] or 0, state["ratio_n"] or 0)) / 100
+        level = (
+            Decimal(comprehension_hundredths(state["ratio_sum_bp"] or 0, state["ratio_n"] or 0))
+            / 100
+        )
         return {
             "preference_weights": weights(keys, values, "genre:"),
             "content_type_preferences": weights(keys, values, "format:"),

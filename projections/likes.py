@@ -35,8 +35,16 @@ class LikeEngagementProjection(FoldProjection):
             unlike_event_id UUID, unlike_characteristics JSONB,
             PRIMARY KEY (content_id, session_id)""",
             (
-                "content_id", "session_id", "liked", "liked_at", "unliked_at", "reaction_type",
-                "content_characteristics", "toggles", "created_at", "updated_at",
+                "content_id",
+                "session_id",
+                "liked",
+                "liked_at",
+                "unliked_at",
+                "reaction_type",
+                "content_characteristics",
+                "toggles",
+                "created_at",
+                "updated_at",
             ),
             ("(session_id)", "(content_id) WHERE liked"),
         ),
@@ -58,10 +66,14 @@ class LikeEngagementProjection(FoldProjection):
         Col("updated_at", "timestamptz", Rule.MAX),
     )
     groups = (
-        Group("like", GroupKind.LATEST,
-              ("liked_at", "like_event_id", "reaction_type", "like_characteristics")),
-        Group("unlike", GroupKind.LATEST,
-              ("unliked_at", "unlike_event_id", "unlike_characteristics")),
+        Group(
+            "like",
+            GroupKind.LATEST,
+            ("liked_at", "like_event_id", "reaction_type", "like_characteristics"),
+        ),
+        Group(
+            "unlike", GroupKind.LATEST, ("unliked_at", "unlike_event_id", "unlike_characteristics")
+        ),
     )
     lift_sql = """
         SELECT content_id, session_id,
@@ -79,8 +91,7 @@ class LikeEngagementProjection(FoldProjection):
     derive_sql: ClassVar[dict[str, str]] = {
         "liked": _LIKED_SQL,
         "content_characteristics": (
-            f"CASE WHEN {_LIKED_SQL} THEN s.like_characteristics "
-            "ELSE s.unlike_characteristics END"
+            f"CASE WHEN {_LIKED_SQL} THEN s.like_characteristics ELSE s.unlike_characteristics END"
         ),
     }
 
@@ -88,18 +99,23 @@ class LikeEngagementProjection(FoldProjection):
         p = event.payload
         at = event.occurred_at
         values: dict[str, Any] = {
-            "content_id": event.content_id, "session_id": event.session_id, "toggles": 1,
-            "created_at": at, "updated_at": at,
+            "content_id": event.content_id,
+            "session_id": event.session_id,
+            "toggles": 1,
+            "created_at": at,
+            "updated_at": at,
         }
         if event.event_type == "content.liked":
             values.update(
-                liked_at=at, like_event_id=event.event_id,
+                liked_at=at,
+                like_event_id=event.event_id,
                 reaction_type=p.get("reaction_type", "like"),
                 like_characteristics=p["content_characteristics"],
             )
         else:
             values.update(
-                unliked_at=at, unlike_event_id=event.event_id,
+                unliked_at=at,
+                unlike_event_id=event.event_id,
                 unlike_characteristics=p["content_characteristics"],
             )
         return [self.empty_lift(**values)]

@@ -27,7 +27,6 @@ from typing import Any
 from psycopg import sql
 
 from learnstream.contracts import LOG_TABLES, Topic
-
 from projections.projection import Checkpoint, Connection, LogEvent
 
 _COLUMNS = sql.SQL(

@@ -17,9 +17,13 @@ from projections.fold import IDENTIFIED, Col, FoldProjection, Group, GroupKind, 
 from projections.projection import LogEvent, ReadTable
 
 _PREFS = (
-    ("last_updated", "timestamptz"), ("pref_event_id", "uuid"),
-    ("difficulty_preference", "text"), ("preferred_formats", "text[]"),
-    ("preferred_genres", "text[]"), ("playback_speed", "float8"), ("auto_play", "boolean"),
+    ("last_updated", "timestamptz"),
+    ("pref_event_id", "uuid"),
+    ("difficulty_preference", "text"),
+    ("preferred_formats", "text[]"),
+    ("preferred_genres", "text[]"),
+    ("playback_speed", "float8"),
+    ("auto_play", "boolean"),
     ("session_id", "text"),
 )
 
@@ -37,9 +41,18 @@ class UserPreferencesProjection(FoldProjection):
             playback_speed DOUBLE PRECISION NOT NULL, auto_play BOOLEAN NOT NULL,
             last_updated TIMESTAMPTZ NOT NULL, version INTEGER NOT NULL,
             created_at TIMESTAMPTZ NOT NULL, pref_event_id UUID NOT NULL""",
-            ("id", "session_id", "difficulty_preference", "preferred_formats",
-             "preferred_genres", "playback_speed", "auto_play", "last_updated", "version",
-             "created_at"),
+            (
+                "id",
+                "session_id",
+                "difficulty_preference",
+                "preferred_formats",
+                "preferred_genres",
+                "playback_speed",
+                "auto_play",
+                "last_updated",
+                "version",
+                "created_at",
+            ),
             ("(session_id)",),
         ),
     )
@@ -69,13 +82,17 @@ class UserPreferencesProjection(FoldProjection):
         p = event.payload
         at = event.occurred_at
         values: dict[str, Any] = {
-            "id": subject, "last_updated": at, "pref_event_id": event.event_id,
+            "id": subject,
+            "last_updated": at,
+            "pref_event_id": event.event_id,
             "difficulty_preference": p["difficulty_preference"],
             "preferred_formats": list(p.get("preferred_formats", [])),
             "preferred_genres": list(p.get("preferred_genres", [])),
             "playback_speed": float(p.get("playback_speed", 1.0)),
-            "auto_play": bool(p.get("auto_play", True)), "session_id": event.session_id,
-            "version": 1, "created_at": at,
+            "auto_play": bool(p.get("auto_play", True)),
+            "session_id": event.session_id,
+            "version": 1,
+            "created_at": at,
         }
         return [self.empty_lift(**values)]
 
@@ -114,8 +131,11 @@ class SessionLearnersProjection(FoldProjection):
     def lift(self, event: LogEvent, subject: str) -> list[State]:
         return [
             self.empty_lift(
-                session_id=event.session_id, identified_at=event.occurred_at,
-                event_id=event.event_id, learner_id=event.learner_id,
-                method=event.payload.get("method"), identifications=1,
+                session_id=event.session_id,
+                identified_at=event.occurred_at,
+                event_id=event.event_id,
+                learner_id=event.learner_id,
+                method=event.payload.get("method"),
+                identifications=1,
             )
         ]

@@ -45,9 +45,18 @@ class StudentProgressProjection(FoldProjection):
             position_at TIMESTAMPTZ, position_event_id UUID,
             PRIMARY KEY (student_id, lesson_id)""",
             (
-                "student_id", "lesson_id", "course_id", "started_at", "completed_at",
-                "time_spent", "score", "best_score", "attempts", "completions",
-                "last_position", "updated_at",
+                "student_id",
+                "lesson_id",
+                "course_id",
+                "started_at",
+                "completed_at",
+                "time_spent",
+                "score",
+                "best_score",
+                "attempts",
+                "completions",
+                "last_position",
+                "updated_at",
             ),
             ("(lesson_id)",),
         ),
@@ -73,8 +82,7 @@ class StudentProgressProjection(FoldProjection):
     )
     groups = (
         Group("score", GroupKind.LATEST, ("score_at", "score_event_id", "score")),
-        Group("position", GroupKind.LATEST,
-              ("position_at", "position_event_id", "last_position")),
+        Group("position", GroupKind.LATEST, ("position_at", "position_event_id", "last_position")),
     )
     lift_sql = """
         SELECT {subject} AS student_id, l.lesson_id, l.course_id, l.occurred_at AS started_at,
@@ -103,8 +111,12 @@ class StudentProgressProjection(FoldProjection):
         p = event.payload
         at = event.occurred_at
         values: dict[str, Any] = {
-            "student_id": subject, "lesson_id": p["lesson_id"], "course_id": p.get("course_id"),
-            "started_at": at, "updated_at": at, "time_spent": int(p.get("time_spent_delta", 0)),
+            "student_id": subject,
+            "lesson_id": p["lesson_id"],
+            "course_id": p.get("course_id"),
+            "started_at": at,
+            "updated_at": at,
+            "time_spent": int(p.get("time_spent_delta", 0)),
             "started_count": int(event.event_type == "lesson.started"),
             "completions": int(event.event_type == "lesson.completed"),
         }
@@ -147,8 +159,15 @@ class CourseEnrollmentProjection(FoldProjection):
             completed_lessons TEXT[] NOT NULL, completed_lesson_at TIMESTAMPTZ[] NOT NULL,
             PRIMARY KEY (course_id, student_id)""",
             (
-                "course_id", "student_id", "enrolled_at", "completed_at", "progress_percentage",
-                "is_active", "lesson_count", "lessons_completed", "last_activity_at",
+                "course_id",
+                "student_id",
+                "enrolled_at",
+                "completed_at",
+                "progress_percentage",
+                "is_active",
+                "lesson_count",
+                "lessons_completed",
+                "last_activity_at",
             ),
             ("(student_id)",),
         ),
@@ -200,7 +219,9 @@ class CourseEnrollmentProjection(FoldProjection):
             return []
         at = event.occurred_at
         values: dict[str, Any] = {
-            "course_id": course, "student_id": subject, "last_activity_at": at,
+            "course_id": course,
+            "student_id": subject,
+            "last_activity_at": at,
         }
         if event.event_type == "course.enrolled":
             values.update(enrolled_at=at, lesson_count=p.get("lesson_count"))

@@ -65,9 +65,7 @@ STORE_SCHEMA = "projection_store"
 
 def store_for(projection: Projection, generation: int) -> Store:
     """The physical tables of ``generation`` of ``projection``."""
-    return Store(
-        STORE_SCHEMA, {t.name: f"{t.name}__g{generation}" for t in projection.tables}
-    )
+    return Store(STORE_SCHEMA, {t.name: f"{t.name}__g{generation}" for t in projection.tables})
 
 
 def drop_tables(store: Store) -> list[sql.Composed]:
@@ -96,7 +94,7 @@ def derived_view_sql(projection: Projection) -> list[sql.Composed]:
     out: list[sql.Composed] = []
     for name, select in projection.derived_views:
         view = sql.Identifier("read", name)
-        out.append(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(view, sql.SQL(select)))  # type: ignore[arg-type]
+        out.append(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(view, sql.SQL(select)))
         out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader").format(view))
     return out
 

@@ -116,7 +116,12 @@ def rebuild(
             for statement in drop_tables(store_for(projection, old_generation)):
                 conn.execute(statement)
     return RebuildResult(
-        projection.name, generation, upto, done, applied, bulk_seconds,
+        projection.name,
+        generation,
+        upto,
+        done,
+        applied,
+        bulk_seconds,
         time.perf_counter() - started,
     )
 

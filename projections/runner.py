@@ -24,7 +24,6 @@ import psycopg
 
 from learnstream.db import connect
 from learnstream.settings import Settings
-
 from projections.log_reader import read_batch
 from projections.projection import Checkpoint, Connection, LogEvent, Projection
 from projections.queries import (
@@ -107,7 +106,10 @@ def run_batch(conn: Connection, projection: Projection, limit: int) -> BatchOutc
 
 
 def _isolate_poison(
-    conn: Connection, projection: Projection, store: Any, after: Checkpoint,
+    conn: Connection,
+    projection: Projection,
+    store: Any,
+    after: Checkpoint,
     events: Sequence[LogEvent],
 ) -> BatchOutcome:
     """Apply the batch one event at a time; stop before the first one that raises."""
@@ -120,11 +122,20 @@ def _isolate_poison(
             raise
         except Exception as exc:
             message = f"{type(exc).__name__}: {exc}"
-            log.error("projection %s failed on event %s: %s", projection.name, event.event_id, message)
+            log.error(
+                "projection %s failed on event %s: %s", projection.name, event.event_id, message
+            )
             conn.execute(
                 RECORD_FAILURE,
-                (str(done.tx_id), done.position, applied, message, event.event_id,
-                 event.position, projection.name),
+                (
+                    str(done.tx_id),
+                    done.position,
+                    applied,
+                    message,
+                    event.event_id,
+                    event.position,
+                    projection.name,
+                ),
             )
             return BatchOutcome(applied, applied, message)
         done = event.checkpoint

@@ -31,8 +31,14 @@ from projections.projection import LogEvent, ReadTable
 _CENTI = timedelta(microseconds=10_000)
 PLAYBACK_TYPES = frozenset(
     {
-        "playback.started", "playback.paused", "playback.resumed", "playback.seeked",
-        "playback.skipped", "playback.completed", "playback.replayed", "playback.heartbeat",
+        "playback.started",
+        "playback.paused",
+        "playback.resumed",
+        "playback.seeked",
+        "playback.skipped",
+        "playback.completed",
+        "playback.replayed",
+        "playback.heartbeat",
     }
 )
 LIKE_TYPES = frozenset({"content.liked", "content.unliked"})
@@ -72,8 +78,13 @@ class SessionProjection(FoldProjection):
             pt_at TIMESTAMPTZ[] NOT NULL, pt_event UUID[] NOT NULL, pt_content TEXT[] NOT NULL,
             pt_arrive BIGINT[] NOT NULL, pt_depart BIGINT[] NOT NULL, pt_rate INTEGER[] NOT NULL""",
             (
-                "session_id", "started_at", "last_activity_at", "content_ids",
-                "current_content_id", "total_listening_time", "event_count",
+                "session_id",
+                "started_at",
+                "last_activity_at",
+                "content_ids",
+                "current_content_id",
+                "total_listening_time",
+                "event_count",
             ),
             ("(started_at)", "(last_activity_at)"),
         ),
@@ -89,14 +100,19 @@ class SessionProjection(FoldProjection):
         *(
             Col(n, t, Rule.GROUP, "points")
             for n, t in (
-                ("pt_at", "timestamptz[]"), ("pt_event", "uuid[]"), ("pt_content", "text[]"),
-                ("pt_arrive", "bigint[]"), ("pt_depart", "bigint[]"), ("pt_rate", "integer[]"),
+                ("pt_at", "timestamptz[]"),
+                ("pt_event", "uuid[]"),
+                ("pt_content", "text[]"),
+                ("pt_arrive", "bigint[]"),
+                ("pt_depart", "bigint[]"),
+                ("pt_rate", "integer[]"),
             )
         ),
     )
     groups = (
         Group(
-            "points", GroupKind.SEQ,
+            "points",
+            GroupKind.SEQ,
             ("pt_at", "pt_event", "pt_content", "pt_arrive", "pt_depart", "pt_rate"),
         ),
     )
@@ -131,7 +147,9 @@ class SessionProjection(FoldProjection):
     def lift(self, event: LogEvent, subject: str) -> list[State]:
         at = event.occurred_at
         common: dict[str, Any] = {
-            "session_id": event.session_id, "started_at": at, "last_activity_at": at,
+            "session_id": event.session_id,
+            "started_at": at,
+            "last_activity_at": at,
             "event_count": 1,
         }
         if event.event_type not in PLAYBACK_TYPES:
@@ -141,9 +159,12 @@ class SessionProjection(FoldProjection):
         return [
             self.empty_lift(
                 **common,
-                pt_at=[at], pt_event=[event.event_id], pt_content=[event.content_id],
+                pt_at=[at],
+                pt_event=[event.event_id],
+                pt_content=[event.content_id],
                 pt_arrive=[centis(p["from_position"]) if "from_position" in p else depart],
-                pt_depart=[depart], pt_rate=[centis(p.get("playback_rate", 1))],
+                pt_depart=[depart],
+                pt_rate=[centis(p.get("playback_rate", 1))],
             )
         ]
 
@@ -152,9 +173,13 @@ class SessionProjection(FoldProjection):
         first: dict[str, int] = {}
         for i, c in enumerate(content):
             first.setdefault(c, i)
-        total = listened_centis(
-            state["pt_at"], content, state["pt_arrive"], state["pt_depart"], state["pt_rate"]
-        ) if content else 0
+        total = (
+            listened_centis(
+                state["pt_at"], content, state["pt_arrive"], state["pt_depart"], state["pt_rate"]
+            )
+            if content
+            else 0
+        )
         return {
             "content_ids": sorted(first, key=first.__getitem__),
             "current_content_id": content[-1] if content else None,

@@ -37,7 +37,9 @@ class ProjectionStatus:
         return "ok" if self.lag_events == 0 else "behind"
 
 
-def projection_status(conn: Connection, projections: Sequence[Projection]) -> list[ProjectionStatus]:
+def projection_status(
+    conn: Connection, projections: Sequence[Projection]
+) -> list[ProjectionStatus]:
     """Status of every projection in ``projections`` (lag = readable rows not yet applied,
     and the age of the oldest of them)."""
     rows = {r[0]: r for r in conn.execute(ALL_CHECKPOINTS).fetchall()}
@@ -47,18 +49,39 @@ def projection_status(conn: Connection, projections: Sequence[Projection]) -> li
         row = rows.get(projection.name)
         if row is None:
             n, oldest = pending(conn, Checkpoint.START, projection.families)
-            out.append(ProjectionStatus(
-                projection.name, None, projection.version, None, None, 0, n,
-                None if oldest is None else (now - oldest).total_seconds(), None, None, None,
-            ))
+            out.append(
+                ProjectionStatus(
+                    projection.name,
+                    None,
+                    projection.version,
+                    None,
+                    None,
+                    0,
+                    n,
+                    None if oldest is None else (now - oldest).total_seconds(),
+                    None,
+                    None,
+                    None,
+                )
+            )
             continue
         _, version, generation, tx_id, position, applied, _, updated, error, error_id, _, _ = row
         checkpoint = Checkpoint(int(tx_id), int(position))
         n, oldest = pending(conn, checkpoint, projection.families)
-        out.append(ProjectionStatus(
-            projection.name, int(version), projection.version, int(generation), checkpoint,
-            int(applied), n, None if oldest is None else (now - oldest).total_seconds(),
-            error, error_id, updated,
-        ))
+        out.append(
+            ProjectionStatus(
+                projection.name,
+                int(version),
+                projection.version,
+                int(generation),
+                checkpoint,
+                int(applied),
+                n,
+                None if oldest is None else (now - oldest).total_seconds(),
+                error,
+                error_id,
+                updated,
+            )
+        )
     conn.commit()
     return out

@@ -22,8 +22,14 @@ LESSONS = ("a1-l1", "a1-l2", "a1-l3")
 FORMATS = ("narrative", "podcast", "educational")
 GENRES = ("mystery", "comedy", None)
 PLAYBACK = (
-    "playback.started", "playback.paused", "playback.resumed", "playback.seeked",
-    "playback.skipped", "playback.completed", "playback.replayed", "playback.heartbeat",
+    "playback.started",
+    "playback.paused",
+    "playback.resumed",
+    "playback.seeked",
+    "playback.skipped",
+    "playback.completed",
+    "playback.replayed",
+    "playback.heartbeat",
 )
 
 
@@ -42,13 +48,27 @@ def random_event(rng: random.Random) -> Envelope:
     learner = LEARNER_OF[session] if rng.random() < 0.3 else None
     at = BASE_TIME + timedelta(seconds=rng.randrange(0, 3600), microseconds=rng.randrange(0, 10**6))
     env: dict[str, Any] = {
-        "session_id": session, "learner_id": learner, "occurred_at": at,
+        "session_id": session,
+        "learner_id": learner,
+        "occurred_at": at,
         # Reproducible ids, so a failing example replays exactly.
         "event_id": uuid.UUID(int=rng.getrandbits(128), version=4),
     }
     kind = rng.choices(
-        ["playback", "like", "lesson", "enrol", "assessment", "content", "validated",
-         "generation", "prefs", "identify", "saved", "feedback"],
+        [
+            "playback",
+            "like",
+            "lesson",
+            "enrol",
+            "assessment",
+            "content",
+            "validated",
+            "generation",
+            "prefs",
+            "identify",
+            "saved",
+            "feedback",
+        ],
         weights=[30, 8, 10, 3, 8, 4, 3, 5, 3, 3, 3, 3],
     )[0]
     content = rng.choice(CONTENTS)
@@ -73,8 +93,11 @@ def random_event(rng: random.Random) -> Envelope:
     if kind == "lesson":
         event_type = rng.choice(["lesson.started", "lesson.position", "lesson.completed"])
         lesson = rng.choice(LESSONS)
-        payload = {"lesson_id": lesson, "course_id": "italian-a1",
-                   "time_spent_delta": rng.randrange(0, 300)}
+        payload = {
+            "lesson_id": lesson,
+            "course_id": "italian-a1",
+            "time_spent_delta": rng.randrange(0, 300),
+        }
         if event_type == "lesson.started":
             payload = {"lesson_id": lesson, "course_id": "italian-a1", "module_id": "m1"}
         elif event_type == "lesson.position":
@@ -83,26 +106,38 @@ def random_event(rng: random.Random) -> Envelope:
             payload["score"] = rng.choice([None, round(rng.uniform(0, 100), 1)])
         return example(event_type, payload=payload, **env)
     if kind == "enrol":
-        return example("course.enrolled",
-                       payload={"course_id": "italian-a1", "lesson_count": rng.choice([2, 3])},
-                       **env)
+        return example(
+            "course.enrolled",
+            payload={"course_id": "italian-a1", "lesson_count": rng.choice([2, 3])},
+            **env,
+        )
     if kind == "assessment":
         max_score = rng.choice([1.0, 10.0])
         return example(
             "assessment.submitted",
-            payload={"assessment_id": rng.choice(["q1", "q2"]), "score": rng.choice([0.0, 1.0, max_score / 2]),
-                     "max_score": max_score, "attempt_number": rng.randrange(1, 3),
-                     "passing_score": rng.choice([None, 60.0])},
+            payload={
+                "assessment_id": rng.choice(["q1", "q2"]),
+                "score": rng.choice([0.0, 1.0, max_score / 2]),
+                "max_score": max_score,
+                "attempt_number": rng.randrange(1, 3),
+                "passing_score": rng.choice([None, 60.0]),
+            },
             **env,
         )
     if kind == "content":
-        return example("content.generated", content_id=content,
-                       payload={"title": rng.choice(["A", "B"]), "duration": rng.randrange(60, 600)},
-                       **env)
+        return example(
+            "content.generated",
+            content_id=content,
+            payload={"title": rng.choice(["A", "B"]), "duration": rng.randrange(60, 600)},
+            **env,
+        )
     if kind == "validated":
-        return example("content.validated", content_id=content,
-                       payload={"attempt_number": rng.randrange(1, 3), "passed": rng.random() < .5},
-                       **env)
+        return example(
+            "content.validated",
+            content_id=content,
+            payload={"attempt_number": rng.randrange(1, 3), "passed": rng.random() < 0.5},
+            **env,
+        )
     if kind == "generation":
         status = rng.choice(["queued", "generating", "completed", "failed"])
         payload = {"generation_id": rng.choice(["g1", "g2"]), "status": status}
@@ -110,12 +145,21 @@ def random_event(rng: random.Random) -> Envelope:
             payload["error_message"] = "boom"
         if rng.random() < 0.3:
             payload["request_payload"] = {"topic": rng.choice(["food", "travel"])}
-        return example("generation.status_changed",
-                       content_id=content if status == "completed" else None, payload=payload, **env)
+        return example(
+            "generation.status_changed",
+            content_id=content if status == "completed" else None,
+            payload=payload,
+            **env,
+        )
     if kind == "prefs":
-        return example("preferences.updated",
-                       payload={"difficulty_preference": rng.choice(["beginner", "advanced"]),
-                                "playback_speed": rng.choice([1.0, 1.5])}, **env)
+        return example(
+            "preferences.updated",
+            payload={
+                "difficulty_preference": rng.choice(["beginner", "advanced"]),
+                "playback_speed": rng.choice([1.0, 1.5]),
+            },
+            **env,
+        )
     if kind == "identify":
         return example("learner.identified", **{**env, "learner_id": LEARNER_OF[session]})
     if kind == "saved":

@@ -53,7 +53,9 @@ def scratch_store(projection: Projection, tag: str) -> Store:
     return Store("projection_store", {t.name: f"{t.name}__{tag}" for t in projection.tables})
 
 
-def table_rows(conn: psycopg.Connection[Any], projection: Projection, store: Store) -> list[tuple[Any, ...]]:
+def table_rows(
+    conn: psycopg.Connection[Any], projection: Projection, store: Store
+) -> list[tuple[Any, ...]]:
     """Every row (all columns, internal state included) in key order."""
     order: Sequence[str]
     if isinstance(projection, FoldProjection):
@@ -68,7 +70,10 @@ def table_rows(conn: psycopg.Connection[Any], projection: Projection, store: Sto
 
 
 def apply_incrementally(
-    conn: psycopg.Connection[Any], projection: Projection, store: Store, after: Checkpoint,
+    conn: psycopg.Connection[Any],
+    projection: Projection,
+    store: Store,
+    after: Checkpoint,
     batch_sizes: Sequence[int],
 ) -> Checkpoint:
     """Apply everything readable after ``after`` with the incremental path, cycling through

@@ -54,8 +54,10 @@ def _tables_three_ways(conn, projection, rng: random.Random):
     with conn.transaction():
         projection.rebuild(conn, mid, cut)
     apply_incrementally(conn, projection, mid, cut, sizes)
-    return table_rows(conn, projection, full), table_rows(conn, projection, inc), table_rows(
-        conn, projection, mid
+    return (
+        table_rows(conn, projection, full),
+        table_rows(conn, projection, inc),
+        table_rows(conn, projection, mid),
     )
 
 

@@ -15,14 +15,14 @@ from ingest.rows import SourceOffset
 from learnstream.contracts import Envelope
 from learnstream.db import connect
 from learnstream.settings import Settings
+from projections.assessments import AssessmentAttemptProjection
+from projections.likes import LikeEngagementProjection
 from projections.log_reader import frontier
 from projections.preferences import SessionLearnersProjection
 from projections.progress import StudentProgressProjection
-from projections.assessments import AssessmentAttemptProjection
 from projections.rebuild import rebuild
 from projections.runner import project_until_caught_up, run_projections
 from projections.sessions import SessionProjection
-from projections.likes import LikeEngagementProjection
 from projections.status import projection_status
 from tests.examples import BASE_TIME, example
 from tests.integration.projection_support import (
@@ -43,8 +43,13 @@ def _at(seconds: float) -> Any:
 
 
 def _play(kind: str, seconds: float, position: float, **payload: Any) -> Envelope:
-    return example(kind, session_id="s-listen", content_id="story-1", occurred_at=_at(seconds),
-                   payload={"playback_position": position, "playback_rate": 1.0, **payload})
+    return example(
+        kind,
+        session_id="s-listen",
+        content_id="story-1",
+        occurred_at=_at(seconds),
+        payload={"playback_position": position, "playback_rate": 1.0, **payload},
+    )
 
 
 def test_sessions_listening_time_from_intervals_in_any_order(db_settings: Settings) -> None:
@@ -74,22 +79,41 @@ def test_like_state_is_latest_toggle_and_identity_moves_progress(db_settings: Se
     events = [
         example("content.liked", occurred_at=_at(10), payload={"reaction_type": "love"}, **like),
         example("content.unliked", occurred_at=_at(20), **like),
-        example("content.liked", occurred_at=_at(30), payload={"reaction_type": "favorite"},
-                **like),
-        example("lesson.position", occurred_at=_at(50), payload={"position": {"step": 2},
-                "time_spent_delta": 40}, **anon),
-        example("lesson.completed", occurred_at=_at(90), payload={"score": 80.0,
-                "time_spent_delta": 60}, **anon),
-        example("lesson.position", occurred_at=_at(70), payload={"position": {"step": 5},
-                "time_spent_delta": 20}, **anon),
+        example(
+            "content.liked", occurred_at=_at(30), payload={"reaction_type": "favorite"}, **like
+        ),
+        example(
+            "lesson.position",
+            occurred_at=_at(50),
+            payload={"position": {"step": 2}, "time_spent_delta": 40},
+            **anon,
+        ),
+        example(
+            "lesson.completed",
+            occurred_at=_at(90),
+            payload={"score": 80.0, "time_spent_delta": 60},
+            **anon,
+        ),
+        example(
+            "lesson.position",
+            occurred_at=_at(70),
+            payload={"position": {"step": 5}, "time_spent_delta": 20},
+            **anon,
+        ),
     ]
     append(db_settings, [events[2], events[0], events[1], *events[3:]])
     wait_readable(db_settings)
     projections = [LikeEngagementProjection(), StudentProgressProjection()]
     project_until_caught_up(db_settings, projections)
     # The anonymous session is identified afterwards: its progress moves to the learner.
-    append(db_settings, [example("learner.identified", session_id="s-anon", learner_id="L-9",
-                                 occurred_at=_at(100))])
+    append(
+        db_settings,
+        [
+            example(
+                "learner.identified", session_id="s-anon", learner_id="L-9", occurred_at=_at(100)
+            )
+        ],
+    )
     wait_readable(db_settings)
     project_until_caught_up(db_settings, projections)
     with connect(db_settings) as conn:
@@ -107,8 +131,10 @@ def test_like_state_is_latest_toggle_and_identity_moves_progress(db_settings: Se
 def _insert_held(conn: psycopg.Connection[Any], session: str) -> None:
     """Insert one event in a transaction that stays open until the caller commits."""
     conn.execute("SELECT 1")  # open the outer transaction: append_batch's becomes a savepoint
-    append_batch(conn, [(example("learner.identified", session_id=session,
-                                 learner_id=f"L-{session}"), _src())])
+    append_batch(
+        conn,
+        [(example("learner.identified", session_id=session, learner_id=f"L-{session}"), _src())],
+    )
 
 
 def test_gap_rule_never_skips_rows_of_transactions_that_commit_out_of_order(
@@ -160,8 +186,10 @@ def test_concurrent_writers_with_random_commit_delays_lose_nothing(db_settings: 
 
     stop = threading.Event()
     runner = threading.Thread(
-        target=run_projections, args=(db_settings.model_copy(update={"projection_poll_ms": 20}),
-                                      projections), kwargs={"stop": stop})
+        target=run_projections,
+        args=(db_settings.model_copy(update={"projection_poll_ms": 20}), projections),
+        kwargs={"stop": stop},
+    )
     runner.start()
     writers = [threading.Thread(target=writer, args=(i,)) for i in range(4)]
     for w in writers:
@@ -191,11 +219,13 @@ def test_poison_event_stops_only_its_projection_with_the_error_visible(
             "INSERT INTO log.learning_events (event_id, event_type, schema_version, occurred_at,"
             " session_id, payload, kafka_topic, kafka_partition, kafka_offset, assessment_id)"
             " VALUES (%s, 'assessment.submitted', 1, now(), 'session-1',"
-            " '{\"assessment_id\": \"q\", \"max_score\": 1, \"attempt_number\": 1}', 't', 0, 9, 'q')",
+            ' \'{"assessment_id": "q", "max_score": 1, "attempt_number": 1}\', \'t\', 0, 9, \'q\')',
             (poison_id,),
         )
-    after = [example("assessment.submitted", occurred_at=_at(3), payload={"attempt_number": 5}),
-             example("lesson.started", occurred_at=_at(4))]
+    after = [
+        example("assessment.submitted", occurred_at=_at(3), payload={"attempt_number": 5}),
+        example("lesson.started", occurred_at=_at(4)),
+    ]
     append(db_settings, after)
     wait_readable(db_settings)
     summary = project_until_caught_up(db_settings, projections)
@@ -228,7 +258,7 @@ def test_rebuild_while_projector_runs_and_readers_query(db_settings: Settings) -
             while not stop.is_set():
                 try:
                     seen.append(conn.execute("SELECT count(*) FROM read.sessions").fetchone()[0])
-                except BaseException as exc:  # noqa: BLE001 - the test reports it
+                except BaseException as exc:
                     errors.append(exc)
                     return
 

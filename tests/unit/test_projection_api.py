@@ -1,0 +1,49 @@
+"""The public surface of the projections package, and the gap rule's presence in every read."""
+
+from __future__ import annotations
+
+import projections
+from learnstream.contracts import EVENT_TOPICS
+from projections.log_reader import frontier_sql, pending_sql, read_after_sql
+from projections.registry import DEFAULT_PROJECTIONS
+
+
+def test_exported_names() -> None:
+    assert sorted(projections.__all__) == sorted(
+        [
+            "Batch",
+            "Checkpoint",
+            "Col",
+            "FoldProjection",
+            "Group",
+            "GroupKind",
+            "LogEvent",
+            "Projection",
+            "ReadTable",
+            "RebuildResult",
+            "Rule",
+            "RunSummary",
+            "Store",
+            "default_projections",
+            "frontier",
+            "project_until_caught_up",
+            "read_batch",
+            "rebuild",
+            "run_batch",
+            "run_projections",
+        ]
+    )
+    for name in projections.__all__:
+        assert hasattr(projections, name)
+
+
+def test_every_read_of_every_log_table_applies_the_xmin_bound() -> None:
+    for build in (read_after_sql, frontier_sql, pending_sql):
+        text = repr(build(EVENT_TOPICS))
+        assert text.count("pg_snapshot_xmin(pg_current_snapshot())") == len(EVENT_TOPICS)
+
+
+def test_projection_names_and_tables_are_unique() -> None:
+    names = [cls.name for cls in DEFAULT_PROJECTIONS]
+    tables = [t.name for cls in DEFAULT_PROJECTIONS for t in cls.tables]
+    assert len(set(names)) == len(names) and len(set(tables)) == len(tables)
