@@ -9,8 +9,8 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
-from collections.abc import Sequence
-from typing import Annotated, Any, Union
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Protocol, Union
 
 import anyio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -22,9 +22,9 @@ from faststream.message import StreamMessage
 from faststream.middlewares import AckPolicy
 from pydantic import Field, PlainValidator
 
-from ingest.appender import DeadLetter
+from ingest.appender import AppendResult, DeadLetter
 from ingest.backoff import Backoff
-from ingest.batch import ConsumedMessage, DecodeRules, decode_batch, logical_topic
+from ingest.batch import ConsumedMessage, DecodedBatch, DecodeRules, decode_batch, logical_topic
 from ingest.dead_letters import DeadLetterMessage
 from ingest.errors import ConsumerFailed, IngestInterrupted
 from ingest.log_writer import LogWriter
@@ -75,10 +75,24 @@ async def _raw_values(message: StreamMessage[Any]) -> list[bytes]:
     return [record.value or b"" for record in records]
 
 
+class BatchWriter(Protocol):
+    """What the consumer needs from a log writer (:class:`LogWriter`, or a test double)."""
+
+    def write(self, batch: DecodedBatch) -> AppendResult: ...
+
+    def close(self) -> None: ...
+
+
 class IngestConsumer:
     """The broker, its five batch subscribers, the dead-letter publisher and the writers."""
 
-    def __init__(self, settings: Settings, *, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backoff: Backoff | None = None,
+        writer_factory: Callable[[Topic], BatchWriter] | None = None,
+    ) -> None:
         self.settings = settings
         self.summary = IngestSummary()
         #: Set when retries must give up (shutdown past the graceful timeout).
@@ -88,7 +102,8 @@ class IngestConsumer:
         self.failure: BaseException | None = None
         self._backoff = backoff or Backoff(maximum=settings.ingest_retry_max_seconds)
         self._rules = DecodeRules.from_settings(settings)
-        self._writers: dict[Topic, LogWriter] = {}
+        self._writer_factory = writer_factory or self._log_writer
+        self._writers: dict[Topic, BatchWriter] = {}
         self.broker = KafkaBroker(
             settings.resolved_kafka_bootstrap,
             acks="all",
@@ -110,10 +125,11 @@ class IngestConsumer:
         for topic in EVENT_TOPICS:
             self._subscribe(topic)
 
+    def _log_writer(self, topic: Topic) -> BatchWriter:
+        return LogWriter(self.settings, backoff=self._backoff, stopping=self.abandon)
+
     def _subscribe(self, topic: Topic) -> None:
-        self._writers[topic] = LogWriter(
-            self.settings, backoff=self._backoff, stopping=self.abandon
-        )
+        self._writers[topic] = self._writer_factory(topic)
         subscriber = self.broker.subscriber(
             self.settings.topic(topic),
             batch=True,
@@ -284,4 +300,4 @@ def _lag(consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> int | No
     return lag
 
 
-__all__ = ["ACK_POLICY", "IngestConsumer"]
+__all__ = ["ACK_POLICY", "BatchWriter", "IngestConsumer"]

