@@ -39,6 +39,25 @@ def migrate(revision: str = typer.Option("head", help="Target revision.")) -> No
 
 
 @app.command()
+def demo(
+    learners: int = typer.Option(80, min=1, help="Simulated learners."),
+    days: int = typer.Option(10, min=1, help="Simulated days."),
+    seed: int = typer.Option(7, help="Simulation seed (same seed: same events, nothing new)."),
+) -> None:
+    """Run the whole pipeline once on simulated learners and summarise what landed."""
+    from rich.console import Console
+
+    from learnstream.demo import DemoConfig, run_demo
+    from learnstream.settings import load_settings
+
+    summary = run_demo(
+        load_settings(), DemoConfig(learners=learners, days=days, seed=seed), Console()
+    )
+    if summary.notes:
+        raise typer.Exit(1)
+
+
+@app.command()
 def health(kafka: bool = typer.Option(True, help="Also check the Kafka broker.")) -> None:
     """Exit 0 when PostgreSQL (and Kafka) answer, 1 otherwise; for health checks."""
     from rich.console import Console

@@ -67,10 +67,12 @@ def _log_ids(settings: Settings) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-@pytest.mark.parametrize("transport", ["copy_csv", "polars"])
+@pytest.mark.parametrize("transport", ["copy_csv", "adbc", "polars"])
 def test_export_is_exactly_once_across_a_crash(
     db_settings: Settings, tmp_path: Path, transport: str
 ) -> None:
+    if transport == "adbc":
+        pytest.importorskip("adbc_driver_postgresql", reason="optional ADBC driver")
     settings = _with_warehouse(db_settings, tmp_path)
     # Spread over three days, so batches split over partitions.
     events = [e.model_copy(update={"occurred_at": e.occurred_at + timedelta(days=i % 3)})
