@@ -69,19 +69,19 @@ SELECT gen_random_uuid(),
        timestamptz '2025-01-06 00:00:00+00' + play * interval '7 seconds' + k * interval '30 s',
        's' || (play / 3),
        CASE WHEN (play / 3) %% 5 = 0 THEN NULL ELSE 'l' || ((play / 3) %% %(learners)s) END,
-       'c' || (play %% %(contents)s),
+       'c' || c,
        jsonb_build_object('playback_position', k * 40, 'duration', 300),
        '{}'::jsonb, 'bench', 0, i,
        CASE WHEN k = 7 AND play %% 3 = 0 THEN 45 + (play %% 200) ELSE k * 40 END,
        CASE WHEN i %% 2 = 0 THEN NULL ELSE least(100, k * 40 / 3.0) END,
        CASE WHEN play %% 17 = 0 THEN NULL ELSE 300 END,
        jsonb_build_object(
-           'format', (ARRAY['narrative', 'podcast', 'educational'])[1 + (play %% %(contents)s) %% 3],
-           'genre', 'g' || ((play %% %(contents)s) %% 7),
-           'topic', 't' || ((play %% %(contents)s) %% 11),
-           'difficulty', (ARRAY['lexical-heavy', 'discourse-heavy'])[1 + (play %% %(contents)s) %% 2])
+           'format', (ARRAY['narrative', 'podcast', 'educational'])[1 + c %% 3],
+           'genre', 'g' || (c %% 7),
+           'topic', 't' || (c %% 11),
+           'difficulty', (ARRAY['lexical-heavy', 'discourse-heavy'])[1 + c %% 2])
 FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i,
-     LATERAL (SELECT i / 8 AS play, i %% 8 AS k) AS p
+     LATERAL (SELECT i / 8 AS play, i %% 8 AS k, (i / 8) %% %(contents)s AS c) AS p
 """
 
 FILL_LIKES = """

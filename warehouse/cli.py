@@ -11,7 +11,9 @@ jobs_app = typer.Typer(help="Warehouse jobs (engagement, difficulty).", no_args_
 
 
 def export(
-    transport: str = typer.Option("copy_csv", help="copy_csv, adbc or polars."),
+    transport: str = typer.Option(
+        "auto", help="auto (adbc if installed, else copy_csv), copy_csv, adbc or polars."
+    ),
     batch_rows: int = typer.Option(200_000, min=1, help="Log rows per export batch."),
     readmodels: bool = typer.Option(True, help="Also snapshot the read models."),
     truth: Path | None = typer.Option(

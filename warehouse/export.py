@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -150,7 +151,7 @@ def _write_batch(layout: WarehouseLayout, batch: pa.Table) -> int:
 def export_log(
     settings: Settings,
     *,
-    transport: TransportName = "copy_csv",
+    transport: TransportName = "auto",
     batch_rows: int = DEFAULT_BATCH_ROWS,
     max_batches: int | None = None,
     on_batch: Callable[[int, int], None] | None = None,
@@ -163,7 +164,7 @@ def export_log(
     """
     layout = WarehouseLayout(settings.warehouse_dir)
     manifest = Manifest.load(layout)
-    result = ExportResult(transport=transport, checkpoint=manifest.checkpoint)
+    result = ExportResult(checkpoint=manifest.checkpoint)
     result.orphans_removed = recover(layout, manifest.checkpoint)
     started = time.perf_counter()
     with connect(settings, autocommit=True) as conn:
@@ -178,32 +179,48 @@ def export_log(
         backlog_row = conn.execute(EXPORT_BACKLOG, params).fetchone()
         backlog = int(backlog_row[0]) if backlog_row else 0
     source = open_transport(settings, transport)
-    try:
-        while max_batches is None or result.batches < max_batches:
-            wire = source.fetch(EXPORT_BATCH, {**params, "limit": batch_rows}, WIRE_SCHEMA)
-            if wire.num_rows == 0:
-                break
-            batch = _to_events_schema(wire)
-            result.parts_written += _write_batch(layout, batch)
-            checkpoint = Checkpoint(batch["tx_id"][-1].as_py(), batch["position"][-1].as_py())
-            if before_checkpoint is not None:
-                before_checkpoint(checkpoint)
-            manifest = Manifest(
-                checkpoint=checkpoint,
-                rows=manifest.rows + batch.num_rows,
-                batches=manifest.batches + 1,
-                exported_at=datetime.now(UTC).isoformat(),
-                readmodels=manifest.readmodels,
-            )
-            manifest.save(layout)
-            params.update(after_tx=checkpoint.tx_id, after_position=checkpoint.position)
-            result.rows += batch.num_rows
-            result.batches += 1
-            result.checkpoint = checkpoint
-            if on_batch is not None:
-                on_batch(result.rows, backlog)
-    finally:
-        source.close()
+    result.transport = source.name
+
+    def fetch(after: Checkpoint) -> pa.Table:
+        query = {**params, "after_tx": after.tx_id, "after_position": after.position,
+                 "limit": batch_rows}
+        return _to_events_schema(source.fetch(EXPORT_BATCH, query, WIRE_SCHEMA))
+
+    # While batch k is written to Parquet, batch k+1 is already being read from PostgreSQL
+    # (its start is batch k's last row, known as soon as batch k arrives). Only the reading
+    # runs ahead: files and the manifest are still written strictly in order.
+    with ThreadPoolExecutor(max_workers=1) as prefetcher:
+        pending: Future[pa.Table] = prefetcher.submit(fetch, manifest.checkpoint)
+        try:
+            while max_batches is None or result.batches < max_batches:
+                batch = pending.result()
+                if batch.num_rows == 0:
+                    break
+                checkpoint = Checkpoint(
+                    batch["tx_id"][-1].as_py(), batch["position"][-1].as_py()
+                )
+                if max_batches is None or result.batches + 1 < max_batches:
+                    pending = prefetcher.submit(fetch, checkpoint)
+                result.parts_written += _write_batch(layout, batch)
+                if before_checkpoint is not None:
+                    before_checkpoint(checkpoint)
+                manifest = Manifest(
+                    checkpoint=checkpoint,
+                    rows=manifest.rows + batch.num_rows,
+                    batches=manifest.batches + 1,
+                    exported_at=datetime.now(UTC).isoformat(),
+                    readmodels=manifest.readmodels,
+                )
+                manifest.save(layout)
+                result.rows += batch.num_rows
+                result.batches += 1
+                result.checkpoint = checkpoint
+                if on_batch is not None:
+                    on_batch(result.rows, backlog)
+        finally:
+            if not pending.cancel():
+                pending.exception()  # let an in-flight read finish before its connection closes
+            source.close()
     result.seconds = time.perf_counter() - started
     return result
 

@@ -20,7 +20,9 @@ def _family_select(family: str) -> str:
     FROM log.{family}
     WHERE tx_id < %(horizon)s::text::xid8
       AND (tx_id, position) > (%(after_tx)s::text::xid8, %(after_position)s::bigint)
-    ORDER BY tx_id, position
+    -- Qualified: the bare names would mean the output columns (tx_id cast to bigint),
+    -- which no index covers; the table's columns walk the (tx_id, position) index.
+    ORDER BY log.{family}.tx_id, log.{family}.position
     LIMIT %(limit)s
 )"""
 
@@ -36,11 +38,22 @@ EXPORT_BATCH = (
     + "\n) AS batch ORDER BY tx_id, position LIMIT %(limit)s"
 )
 
+#: Session setting for export connections: the final merge of the five families sorts up
+#: to five batches; with the default 4 MB it spills to disk and takes longer than the scans.
+EXPORT_SESSION_SETUP = "SET work_mem = '256MB'"
+
 #: Rows still to export below the horizon (for the progress bar).
 EXPORT_BACKLOG = "SELECT " + " + ".join(
     f"(SELECT count(*) FROM log.{f} WHERE tx_id < %(horizon)s::text::xid8 "
     f"AND (tx_id, position) > (%(after_tx)s::text::xid8, %(after_position)s::bigint))"
     for f in LOG_FAMILIES
+)
+
+#: Is every log row below the gap-safe horizon (so an export now would include it)?
+HORIZON_PASSED_LOG = (
+    "SELECT COALESCE(pg_snapshot_xmin(pg_current_snapshot()) > max(tx_id), true) FROM ("
+    + " UNION ALL ".join(f"SELECT max(tx_id) AS tx_id FROM log.{f}" for f in LOG_FAMILIES)
+    + ") AS m"
 )
 
 #: Does a relation exist? (``to_regclass`` is NULL when it does not.)

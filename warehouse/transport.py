@@ -3,8 +3,9 @@ returns an Arrow table with ``WIRE_SCHEMA``'s columns.
 
 DuckDB's ``postgres`` extension would be the obvious choice, but it is downloaded at run time
 and cannot be fetched here. ``bench/warehouse.py`` measures the three below on the same
-rows; the default (``copy_csv``) is the fastest that needs no extra package (figures in
-docs/warehouse.md).
+rows: ADBC is the fastest, COPY-as-CSV the fastest that needs no extra package, so
+``auto`` (the default) picks ADBC when its driver is installed and COPY-as-CSV otherwise
+(figures in docs/warehouse.md).
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ import pyarrow.csv as pacsv
 from learnstream.db import libpq_url
 from learnstream.settings import Settings
 from warehouse.errors import TransportUnavailable
+from warehouse.queries import EXPORT_SESSION_SETUP
 
-TransportName = Literal["copy_csv", "adbc", "polars"]
-TRANSPORTS: tuple[TransportName, ...] = ("copy_csv", "adbc", "polars")
+TransportName = Literal["auto", "copy_csv", "adbc", "polars"]
+TRANSPORTS: tuple[TransportName, ...] = ("auto", "copy_csv", "adbc", "polars")
 
 
 class Transport(Protocol):
@@ -49,6 +51,7 @@ class CopyCsvTransport:
 
     def __init__(self, settings: Settings) -> None:
         self._conn = psycopg.connect(libpq_url(settings.resolved_database_url), autocommit=True)
+        self._conn.execute(EXPORT_SESSION_SETUP)
 
     def fetch(self, sql: str, params: Mapping[str, Any], schema: pa.Schema) -> pa.Table:
         chunks: list[bytes] = []
@@ -88,6 +91,8 @@ class AdbcTransport:
             raise TransportUnavailable("adbc needs the adbc-driver-postgresql package") from exc
         self._render_conn = psycopg.connect(libpq_url(settings.resolved_database_url))
         self._conn = adbc.connect(libpq_url(settings.resolved_database_url))
+        with self._conn.cursor() as cur:
+            cur.execute(EXPORT_SESSION_SETUP)
 
     def fetch(self, sql: str, params: Mapping[str, Any], schema: pa.Schema) -> pa.Table:
         with self._conn.cursor() as cur:
@@ -107,6 +112,7 @@ class PolarsTransport:
 
     def __init__(self, settings: Settings) -> None:
         self._conn = psycopg.connect(libpq_url(settings.resolved_database_url), autocommit=True)
+        self._conn.execute(EXPORT_SESSION_SETUP)
 
     def fetch(self, sql: str, params: Mapping[str, Any], schema: pa.Schema) -> pa.Table:
         import polars as pl
@@ -123,8 +129,19 @@ class PolarsTransport:
         self._conn.close()
 
 
-def open_transport(settings: Settings, name: TransportName = "copy_csv") -> Transport:
-    """A connected transport called ``name``."""
+def adbc_installed() -> bool:
+    """Is the optional ADBC PostgreSQL driver importable?"""
+    try:
+        import adbc_driver_postgresql.dbapi  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def open_transport(settings: Settings, name: TransportName = "auto") -> Transport:
+    """A connected transport called ``name`` (``auto``: the fastest available)."""
+    if name == "auto":
+        name = "adbc" if adbc_installed() else "copy_csv"
     if name == "copy_csv":
         return CopyCsvTransport(settings)
     if name == "adbc":

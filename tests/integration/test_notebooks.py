@@ -9,9 +9,8 @@ import pytest
 from nbclient import NotebookClient
 
 from learnstream.settings import Settings
-from warehouse.export import export_log
 from warehouse.jobs import run_job
-from warehouse.sample import load_simulation
+from warehouse.sample import export_all, load_simulation
 from warehouse.truth import import_truth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +21,7 @@ NOTEBOOKS = REPO / "notebooks"
 def warehouse_settings(db_settings: Settings, tmp_path: Path) -> Settings:
     settings = db_settings.model_copy(update={"warehouse_dir": tmp_path / "warehouse"})
     load = load_simulation(settings, tmp_path / "truth.json", learners=30, days=14, seed=5)
-    export_log(settings)
+    export_all(settings)
     import_truth(settings, load.truth_path)
     for job in ("engagement", "difficulty"):
         run_job(settings, job)
@@ -74,7 +73,7 @@ def test_learner_model_notebook_degrades_without_truth(
 ) -> None:
     settings = db_settings.model_copy(update={"warehouse_dir": tmp_path / "warehouse"})
     load_simulation(settings, tmp_path / "truth.json", learners=15, days=7, seed=2)
-    export_log(settings)
+    export_all(settings)
     run_job(settings, "difficulty")
     monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(settings.warehouse_dir))
     notebook = _run(NOTEBOOKS / "learner_model.ipynb", monkeypatch)
