@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -133,11 +133,14 @@ def ingest(settings: Settings, n: int) -> dict[str, Any]:
             entry = orjson.loads(line)
             if entry.get("msg") == "batch committed":
                 batches.append(entry)
-    code = process.wait()
+    # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would also count other
+    # children of this process, such as a JVM the stack check may have run).
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - start
-    if code != 0:
-        raise SystemExit(f"ingest exited {code}")
-    peak_rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if process.returncode != 0:
+        raise SystemExit(f"ingest exited {process.returncode}")
+    peak_rss_kb = usage.ru_maxrss
     first = datetime.fromisoformat(batches[0]["ts"])
     last = datetime.fromisoformat(batches[-1]["ts"])
     steady = max((last - first).total_seconds(), 1e-6)
@@ -218,7 +221,7 @@ def main() -> None:
     result = {
         "events": n,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "produce": {"seconds": produce_s, "events_per_s": n / produce_s},
         "ingest": ingested,
         "copy_baseline": baseline,

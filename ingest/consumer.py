@@ -145,6 +145,9 @@ class IngestConsumer:
             # other; each join makes the others rejoin at their next heartbeat. A short
             # heartbeat turns startup from ~15 s (5 x 3 s default) into ~2 s.
             heartbeat_interval_ms=500,
+            # Bounds what aiokafka prefetches per subscriber while a batch is being written
+            # (its default, 50 MB per fetch, let five subscribers buffer far ahead).
+            fetch_max_bytes=4 * 1024 * 1024,
             decoder=_raw_values,
             title=f"ingest:{topic.value}",
             description=f"Appends {topic.value} events to the log.",
