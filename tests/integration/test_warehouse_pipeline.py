@@ -20,7 +20,7 @@ from learnstream.db import connect, downgrade, libpq_url, migrate
 from learnstream.settings import Settings
 from tests.examples import all_examples, example, spread
 from warehouse import catalog
-from warehouse.export import Checkpoint, Manifest, export_log
+from warehouse.export import Checkpoint, Manifest, export_log, export_readmodels
 from warehouse.jobs import run_job
 from warehouse.jobs.engagement import (
     content_engagement_duckdb,
@@ -169,7 +169,9 @@ def test_jobs_write_back_what_the_recommender_reads(simulated: Settings) -> None
 def test_difficulty_uses_learner_model_abilities_when_present(simulated: Settings) -> None:
     with connect(simulated) as conn:
         conn.execute("CREATE SCHEMA IF NOT EXISTS lm_test")
-        conn.execute("CREATE TABLE lm_test.learner_model_state (learner_id text, ability float8)")
+        conn.execute(
+            "CREATE TABLE lm_test.learner_model_state (learner_id text, ability_logit float8)"
+        )
         learners = conn.execute(
             "SELECT DISTINCT COALESCE(learner_id, session_id) FROM log.learning_events "
             "WHERE event_type = 'assessment.submitted'"
@@ -179,7 +181,7 @@ def test_difficulty_uses_learner_model_abilities_when_present(simulated: Setting
                          (learner, (i % 5) - 2.0))
         conn.commit()
     result = run_job(simulated, "difficulty")
-    assert result.notes == ["abilities from lm_test.learner_model_state.ability"]
+    assert result.notes == ["abilities from lm_test.learner_model_state.ability_logit"]
     con = catalog.open(simulated)
     try:
         sources = con.sql("SELECT DISTINCT ability_source FROM learner_difficulty").fetchall()
@@ -217,3 +219,33 @@ def test_migration_downgrade_and_upgrade(db_settings: Settings) -> None:
     migrate(db_settings)
     with connect(db_settings) as conn:
         assert conn.execute("SELECT to_regclass('warehouse.content_metrics')").fetchone() != (None,)
+
+
+def test_read_models_are_snapshotted_and_replace_derived_views(
+    db_settings: Settings, tmp_path: Path
+) -> None:
+    settings = _with_warehouse(db_settings, tmp_path)
+    with connect(settings) as conn:
+        conn.execute("CREATE SCHEMA rm_test")
+        conn.execute(
+            "CREATE TABLE rm_test.user_preferences (learner_id text, id uuid, "
+            "preferred_formats jsonb, playback_speed numeric)"
+        )
+        conn.execute(
+            "INSERT INTO rm_test.user_preferences VALUES "
+            "('l1', gen_random_uuid(), '[\"podcast\"]', 1.25), ('l2', NULL, NULL, NULL)"
+        )
+        conn.commit()
+    assert export_readmodels(settings) == ["user_preferences"]
+    assert Manifest.load(WarehouseLayout(settings.warehouse_dir)).readmodels == (
+        "user_preferences",
+    )
+    con = catalog.open(settings)
+    try:
+        rows = con.sql(
+            "SELECT learner_id, preferred_formats, playback_speed FROM user_preferences "
+            "ORDER BY learner_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert rows == [("l1", '["podcast"]', 1.25), ("l2", None, None)]
