@@ -295,3 +295,28 @@ def test_public_api() -> None:
         "export_log", "export_readmodels", "open", "run_job",
     ])
     assert warehouse.JOBS == ("engagement", "difficulty")
+
+
+def test_difficulty_inputs_agree_between_engines(tmp_path: Path) -> None:
+    from warehouse.jobs.runner import _difficulty_inputs_polars
+    from warehouse.jobs.sql import DECLARED_DIFFICULTY, OUTCOMES
+
+    h = History()
+    for i, (learner, item, score) in enumerate(
+        [("a", "q1", 3.0), ("b", "q1", 10.0), (None, "q2", 0.0), ("a", "q2", 5.0)]
+    ):
+        h.add("assessment.submitted", at=T0 + timedelta(minutes=i), learner_id=learner,
+              session_id=f"s{i}", assessment_id=item, score=score, max_score=10.0)
+    h.add("content.generated", content_id="c1", difficulty="lexical-heavy",
+          difficulty_score=0.3)
+    layout = h.write(tmp_path)
+    con = catalog.open(Settings(warehouse_dir=layout.root))
+    try:
+        duck = (con.sql(OUTCOMES).pl(), con.sql(DECLARED_DIFFICULTY).pl())
+    finally:
+        con.close()
+    polars = _difficulty_inputs_polars(layout)
+    assert duck[0].equals(polars[0])
+    assert duck[0]["outcome"].to_list() == [0.3, 1.0, 0.0, 0.5]
+    assert duck[0]["learner_id"].to_list() == ["a", "b", "s2", "a"]
+    assert duck[1].sort("content_id").equals(polars[1].sort("content_id"))

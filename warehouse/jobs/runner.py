@@ -98,13 +98,45 @@ def learner_abilities(settings: Settings) -> tuple[dict[str, float] | None, str]
     return None, "no learner model state with abilities: Rasch fit"
 
 
+def _difficulty_inputs_polars(layout: WarehouseLayout) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The OUTCOMES and DECLARED_DIFFICULTY queries, in Polars."""
+    events = scan_events(layout.events)
+    outcomes = (
+        events.filter(
+            (pl.col("event_type") == "assessment.submitted") & (pl.col("max_score") > 0)
+        )
+        .sort("position")
+        .select(
+            pl.coalesce("learner_id", "session_id").alias("learner_id"),
+            pl.coalesce("content_id", "assessment_id").alias("item_id"),
+            (pl.col("score") / pl.col("max_score")).clip(0.0, 1.0).alias("outcome"),
+        )
+    )
+    declared = (
+        events.filter(pl.col("event_type") == "content.generated")
+        .group_by("content_id")
+        .agg(
+            pl.col("difficulty").sort_by("position").last().alias("declared_difficulty"),
+            pl.col("difficulty_score").sort_by("position").last()
+            .alias("declared_difficulty_score"),
+        )
+    )
+    return outcomes.collect(), declared.collect()
+
+
 def compute_difficulty(
-    con: duckdb.DuckDBPyConnection, abilities: dict[str, float] | None, step: Step
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    engine: Engine,
+    abilities: dict[str, float] | None,
+    step: Step,
 ) -> dict[str, pl.DataFrame]:
     """Difficulty tables from the assessment outcomes in the warehouse."""
-    step("outcomes")
-    outcomes = con.sql(OUTCOMES).pl()
-    declared = con.sql(DECLARED_DIFFICULTY).pl()
+    step(f"outcomes ({engine})")
+    if engine == "polars":
+        outcomes, declared = _difficulty_inputs_polars(layout)
+    else:
+        outcomes, declared = con.sql(OUTCOMES).pl(), con.sql(DECLARED_DIFFICULTY).pl()
     step("calibration")
     if outcomes.height == 0:
         raise WarehouseEmpty("no assessment outcomes exported: nothing to calibrate")
@@ -139,7 +171,7 @@ def run_job(
             if write_to_postgres:
                 abilities, note = learner_abilities(settings)
                 result.notes.append(note)
-            tables = compute_difficulty(con, abilities, step)
+            tables = compute_difficulty(con, layout, chosen, abilities, step)
         step("writing Parquet")
         for table, frame in tables.items():
             write_parquet_durably(layout.job_dir(name) / f"{table}.parquet", frame.to_arrow())
