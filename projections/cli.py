@@ -24,9 +24,13 @@ def all_projections() -> list[Projection]:
         return chosen
     extra = getattr(learner_model, "projections", None)
     if callable(extra):
-        names = {p.name for p in extra()}
-        # The learner-model stage may replace the baseline learner_model_state.
-        chosen = [p for p in chosen if p.name not in names] + list(extra())
+        added: list[Projection] = list(extra())
+        taken = {p.name for p in added} | {t.name for p in added for t in p.tables}
+        # Another stage's projection replaces ours when it offers the same name or read model
+        # (the learner-model stage replaces the baseline learner_model_state).
+        chosen = [
+            p for p in chosen if p.name not in taken and not any(t.name in taken for t in p.tables)
+        ] + added
     return chosen
 
 

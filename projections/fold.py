@@ -29,6 +29,7 @@ commutative rule, so the result equals a rebuild that knew the identity from the
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from enum import Enum
 from typing import Any, ClassVar
 
 from psycopg import sql
+from psycopg.adapt import PyFormat
 from psycopg.types.json import Jsonb
 
 from projections.log_reader import read_batch
@@ -138,48 +140,65 @@ class FoldProjection(Projection):
 
     def merge(self, a: State, b: State) -> State:
         """Combine two partial states of the same key (associative and commutative)."""
+        return self.merge_all([a, b])
+
+    def merge_all(self, states: Sequence[State]) -> State:
+        """Combine partial states of one key at once, deriving once (a batch that touches a
+        long session many times costs one sort of its points, not one per event)."""
+        first = states[0]
         out: State = {}
         for col in self.columns:
+            name = col.name
             if col.rule is Rule.KEY:
-                out[col.name] = a[col.name]
+                out[name] = first[name]
             elif col.rule is Rule.MIN:
-                out[col.name] = _min(a[col.name], b[col.name])
+                out[name] = functools.reduce(_min, (s[name] for s in states))
             elif col.rule is Rule.MAX:
-                out[col.name] = _max(a[col.name], b[col.name])
+                out[name] = functools.reduce(_max, (s[name] for s in states))
             elif col.rule is Rule.SUM:
-                out[col.name] = (a[col.name] or 0) + (b[col.name] or 0)
+                out[name] = sum(s[name] or 0 for s in states)
         for group in self.groups:
-            out.update(_merge_group(group, a, b))
+            if group.kind in (GroupKind.LATEST, GroupKind.EARLIEST):
+                winner: State = states[0]
+                for other in states[1:]:
+                    winner = _merge_group(group, winner, other)
+                out.update({c: winner[c] for c in group.columns})
+            else:
+                out.update(_merge_collections(group, states))
         out.update(self.derive(out))
         return out
 
     def fold(self, state: State | None, event: LogEvent, subject: str) -> list[State]:
         """The pure fold: ``state`` (of the event's key, or None) with ``event`` applied.
         Returns the new state(s) of every key the event touches."""
-        lifted = self.lift(event, subject)
         return [
-            self.merge(state, one)
-            if state is not None and self.key_of(one) == self.key_of(state)
-            else one
-            for one in lifted
+            self.merge_all(
+                [state, one]
+                if state is not None and self.key_of(one) == self.key_of(state)
+                else [one]
+            )
+            for one in self.lift(event, subject)
         ]
 
     def empty_lift(self, **values: Any) -> State:
-        """A lifted state with every stored column None/empty, overridden by ``values``;
-        derived columns filled in."""
-        state: State = {c.name: None for c in self.columns}
-        for group in self.groups:
+        """A lifted state with every stored column None/empty, overridden by ``values``.
+        Derived columns stay None: :meth:`merge_all` derives once per key."""
+        state = {k: ([] if isinstance(v, list) else v) for k, v in self._blank().items()}
+        for name, value in values.items():
+            if name not in state:
+                raise KeyError(f"{self.name} has no column {name!r}")
+            state[name] = value
+        return state
+
+    @classmethod
+    @functools.cache
+    def _blank(cls) -> Mapping[str, Any]:
+        blank: State = {c.name: (0 if c.rule is Rule.SUM else None) for c in cls.columns}
+        for group in cls.groups:
             if group.kind in _ARRAY_KINDS:
                 for name in group.columns:
-                    state[name] = []
-        for col in self.columns:
-            if col.rule is Rule.SUM:
-                state[col.name] = 0
-        for name, value in values.items():
-            assert name in state, name
-            state[name] = value
-        state.update(self.derive(state))
-        return state
+                    blank[name] = []
+        return blank
 
     # -- incremental path ------------------------------------------------------------------
 
@@ -199,11 +218,13 @@ class FoldProjection(Projection):
             pending.extend(self.lift(event, subject))
         if not pending:
             return
-        states = self._load(conn, table, {self.key_of(s) for s in pending})
+        by_key: dict[Key, list[State]] = {}
         for one in pending:
-            key = self.key_of(one)
+            by_key.setdefault(self.key_of(one), []).append(one)
+        states = self._load(conn, table, by_key)
+        for key, parts in by_key.items():
             current = states.get(key)
-            states[key] = one if current is None else self.merge(current, one)
+            states[key] = self.merge_all(parts if current is None else [current, *parts])
         self._upsert(conn, table, states.values())
 
     def _rekey(
@@ -251,7 +272,7 @@ class FoldProjection(Projection):
             sql.SQL(", ").join(sql.SQL(f"%s::{c.pg_type}[]") for c in key_cols),
         )
         out: dict[Key, State] = {}
-        for row in conn.execute(query, arrays).fetchall():
+        for row in conn.execute(query, arrays, binary=True).fetchall():
             state = dict(zip(self._all_names(), row, strict=True))
             out[self.key_of(state)] = state
         return out
@@ -262,7 +283,8 @@ class FoldProjection(Projection):
         query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}").format(
             table,
             self._column_list(),
-            sql.SQL(", ").join(sql.Placeholder() * len(names)),
+            # Binary parameters: arrays and uuids skip text quoting (a third of the cost).
+            sql.SQL(", ").join(sql.Placeholder(format=PyFormat.BINARY) * len(names)),
             sql.SQL(", ").join(sql.Identifier(k) for k in keys),
             sql.SQL(", ").join(
                 sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(n))
@@ -362,33 +384,37 @@ def _identities(conn: Connection, events: Sequence[LogEvent]) -> dict[str, str]:
     return {str(r[0]): str(r[1]) for r in rows}
 
 
-def _merge_group(group: Group, a: State, b: State) -> State:
+def _merge_collections(group: Group, states: Sequence[State]) -> State:
+    """SEQ / MINMAP / SUMMAP groups of many partial states."""
     cols = group.columns
-    if group.kind in (GroupKind.LATEST, GroupKind.EARLIEST):
-        ta, tb = _tiebreak(a, group), _tiebreak(b, group)
-        if ta[0] is None:
-            winner = b
-        elif tb[0] is None:
-            winner = a
-        elif group.kind is GroupKind.LATEST:
-            winner = a if ta > tb else b
-        else:
-            winner = a if ta < tb else b
-        return {c: winner[c] for c in cols}
     if group.kind is GroupKind.SEQ:
         rows = sorted(
-            list(zip(*(a[c] for c in cols), strict=True))
-            + list(zip(*(b[c] for c in cols), strict=True)),
+            (row for s in states for row in zip(*(s[c] for c in cols), strict=True)),
             key=lambda r: (r[0], r[1]),
         )
         return {c: [r[i] for r in rows] for i, c in enumerate(cols)}
     keys_col, values_col = cols
-    merged: dict[Any, Any] = dict(zip(a[keys_col], a[values_col], strict=True))
     combine: Callable[[Any, Any], Any] = min if group.kind is GroupKind.MINMAP else operator.add
-    for k, v in zip(b[keys_col], b[values_col], strict=True):
-        merged[k] = v if k not in merged else combine(merged[k], v)
+    merged: dict[Any, Any] = {}
+    for s in states:
+        for k, v in zip(s[keys_col], s[values_col], strict=True):
+            merged[k] = v if k not in merged else combine(merged[k], v)
     ordered = sorted(merged)
     return {keys_col: ordered, values_col: [merged[k] for k in ordered]}
+
+
+def _merge_group(group: Group, a: State, b: State) -> State:
+    """A LATEST / EARLIEST group: the values of the side whose (at, event_id) wins."""
+    ta, tb = _tiebreak(a, group), _tiebreak(b, group)
+    if ta[0] is None:
+        winner = b
+    elif tb[0] is None:
+        winner = a
+    elif group.kind is GroupKind.LATEST:
+        winner = a if ta > tb else b
+    else:
+        winner = a if ta < tb else b
+    return {c: winner[c] for c in group.columns}
 
 
 def _group_sql(group: Group, key_list: str) -> str:

@@ -24,7 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from psycopg import sql
+from psycopg.types.json import set_json_loads
 
 from learnstream.contracts import LOG_TABLES, Topic
 from projections.projection import Checkpoint, Connection, LogEvent
@@ -119,7 +121,11 @@ def read_batch(
 ) -> Batch:
     """The next at most ``limit`` readable rows after ``after``, in read order."""
     types = frozenset(event_types)
-    rows = conn.execute(read_after_sql(families), _params(after, types, limit)).fetchall()
+    # orjson parses payloads several times faster than the json module (same values).
+    set_json_loads(orjson.loads, conn)
+    rows = conn.execute(
+        read_after_sql(families), _params(after, types, limit), binary=True
+    ).fetchall()
     events = [
         LogEvent(Topic(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
         for r in rows

@@ -65,7 +65,14 @@ STORE_SCHEMA = "projection_store"
 
 def store_for(projection: Projection, generation: int) -> Store:
     """The physical tables of ``generation`` of ``projection``."""
-    return Store(STORE_SCHEMA, {t.name: f"{t.name}__g{generation}" for t in projection.tables})
+
+    # Prefixed by the projection's name when it differs from the table's, so two projections
+    # offering the same read model (a baseline and its replacement) never share a table.
+    def physical(table: str) -> str:
+        stem = table if table == projection.name else f"{projection.name}__{table}"
+        return f"{stem}__g{generation}"
+
+    return Store(STORE_SCHEMA, {t.name: physical(t.name) for t in projection.tables})
 
 
 def drop_tables(store: Store) -> list[sql.Composed]:

@@ -90,7 +90,7 @@ def apply_incrementally(
         after = batch.end
 
 
-def wait_readable(settings: Settings, timeout: float = 60.0) -> None:
+def wait_readable(settings: Settings, timeout: float = 180.0) -> None:
     """Wait until every log row is below the cluster's xmin (readable by the gap rule).
 
     xids are cluster-wide: a transaction of another test or process, started before our

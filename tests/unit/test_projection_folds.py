@@ -64,9 +64,12 @@ def fold_all(
         subject = e.learner_id or ids.get(e.session_id, e.session_id)
         for lifted in projection.lift(e, subject):
             key = projection.key_of(lifted)
-            states[key] = (
-                projection.fold(states.get(key), e, subject)[0] if key in states else lifted
-            )
+            # The pure fold of one event into the current state of its key.
+            (states[key],) = [
+                s
+                for s in projection.fold(states.get(key), e, subject)
+                if projection.key_of(s) == key
+            ]
     return states
 
 
@@ -115,4 +118,5 @@ def test_sessions_derive_orders_contents_by_first_playback() -> None:
         pt_depart=[0, 0, 0],
         pt_rate=[100, 100, 100],
     )
+    state = projection.merge_all([state])
     assert state["content_ids"] == ["b", "a"] and state["current_content_id"] == "b"
