@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 """Model quality benchmark: learner model vs baselines on ASSISTments 2009, Statics 2011 and
 a simulated run; writes bench/results/model_quality.{json,md}.
 
@@ -10,9 +11,19 @@ import sys
 import time
 from pathlib import Path
 
+# Run as a script, this folder would come first on sys.path and bench/ingest.py would shadow
+# the ingest package; put the repository root there instead.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
+
 from rich.console import Console
 
-from learner_model.benchmark import evaluate_kt, evaluate_simulated, write_results
+from learner_model.benchmark import (
+    evaluate_kt,
+    evaluate_simulated,
+    write_results,
+)
 
 KT_ROOT = Path("/work/shared/datasets/kt")
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -30,6 +41,7 @@ def main() -> None:
                               tune_grid=not quick, limit_learners=100 if quick else None,
                               progress=console.log)
         results.append(res)
+        write_results(results, RESULTS, "model_quality")  # keep what is done if a later step fails
         m = res["overall"]["learner-model"]
         console.log(f"{name}: AUC {m['auc']:.4f} log-loss {m['log_loss']:.4f} ECE {m['ece']:.4f}")
     with console.status("simulated run"):

@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 """State API benchmark: freshness (log append -> visible in the learner state, while the
 projector runs) and read latency at a fixed request rate from a separate process, over HTTP
 (`learnstream serve`) and through LearnerStateClient. Baselines in the same run: /healthz
@@ -15,11 +16,16 @@ import multiprocessing as mp
 import os
 import random
 import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]  # bench/ingest.py
+sys.path.insert(0, str(_HERE.parent))
 
 import numpy as np
 import psycopg
@@ -147,7 +153,7 @@ def _freshness(settings: Settings, n: int) -> list[float]:
                     assessment_id="q", skills=["s"], score=1, max_score=1, attempt_number=1))
             append_batch(conn, [(e, SourceOffset("fresh", 0, i))])
             t0 = time.perf_counter()
-            while client.get(lid).cold_start and time.perf_counter() - t0 < 30:
+            while client.get(lid).data_points == 0 and time.perf_counter() - t0 < 30:
                 time.sleep(0.002)
             lags.append(time.perf_counter() - t0)
             time.sleep(0.02)
@@ -178,7 +184,7 @@ def main() -> None:
     console.log(f"model {params.version} on {rows} answers; {len(learners)} learners")
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
-    projector = ctx.Process(target=_projector, args=(stop,))
+    projector = ctx.Process(target=_projector, args=(stop,), daemon=True)
     projector.start()
     env = dict(os.environ, LEARNSTREAM_DATABASE_URL=settings.resolved_database_url)
     server = subprocess.Popen(["learnstream", "serve", "--port", str(PORT)], env=env)

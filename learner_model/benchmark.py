@@ -19,7 +19,7 @@ PUBLISHED_AUC: dict[str, dict[str, float]] = {
     "assistments09": {"IRT": 0.69, "PFA": 0.72, "Best-LR": 0.77, "DKT": 0.75, "SAKT": 0.75},
     "statics": {"IRT": 0.79, "PFA": 0.69, "Best-LR": 0.82, "DKT": 0.83, "SAKT": 0.81},
 }
-GRID_C = (0.3, 1.0, 3.0)
+GRID_C = (0.3, 1.0)
 GRID_THETA_VAR = (0.0, 0.05, 0.2)
 
 Progress = Callable[[str], None]
