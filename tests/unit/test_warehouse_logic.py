@@ -31,6 +31,7 @@ from warehouse.jobs.engagement import (
     with_engagement_score,
 )
 from warehouse.jobs.rasch import fit_rasch, sigmoid
+from warehouse.jobs.sql import DAILY_ACTIVITY
 from warehouse.layout import WarehouseLayout, write_parquet_durably
 
 T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # a Monday
@@ -320,3 +321,26 @@ def test_difficulty_inputs_agree_between_engines(tmp_path: Path) -> None:
     assert duck[0]["outcome"].to_list() == [0.3, 1.0, 0.0, 0.5]
     assert duck[0]["learner_id"].to_list() == ["a", "b", "s2", "a"]
     assert duck[1].sort("content_id").equals(polars[1].sort("content_id"))
+
+
+def test_daily_activity_matches_brute_force_windows(tmp_path: Path) -> None:
+    rng = random.Random(3)
+    h = History()
+    active: set[tuple[date, str]] = set()
+    for _ in range(400):
+        learner, day = f"l{rng.randrange(25)}", rng.randrange(60)
+        at = T0 + timedelta(days=day, minutes=rng.randrange(600))
+        h.add("playback.heartbeat", at=at, learner_id=learner, content_id="c1",
+              playback_position=1.0)
+        active.add((at.date(), learner))
+    con = catalog.open(Settings(warehouse_dir=h.write(tmp_path).root))
+    try:
+        daily = con.sql(DAILY_ACTIVITY).pl()
+    finally:
+        con.close()
+    for row in daily.iter_rows(named=True):
+        d = row["day"]
+        def window(days: int, d: date = d) -> int:
+            return len({a for day, a in active if d - timedelta(days=days - 1) <= day <= d})
+        assert (row["dau"], row["wau"], row["mau"]) == (window(1), window(7), window(30))
+    assert daily.height == (max(d for d, _ in active) - min(d for d, _ in active)).days + 1

@@ -137,21 +137,36 @@ _ACTORS = """identities AS (
     WHERE e.family <> 'catalog_events' OR e.event_type = 'preferences.updated'
 )"""
 
-#: DAU / WAU / MAU for every day between the first and last active day. An actor is the
-#: learner, or the session for anonymous events.
+#: DAU / WAU / MAU for every day between the first and last active day, in one pass over the
+#: distinct (actor, day) pairs instead of a 30-day range join: a pair counts towards the
+#: window of day d while it is the actor's latest activity and is less than W days old,
+#: i.e. on [day, min(day + W, next active day)). Those intervals never overlap for one
+#: actor, so summing +1/-1 at their ends over the calendar gives distinct actors per window.
 DAILY_ACTIVITY = "WITH " + _ACTORS + """, active AS (
     SELECT DISTINCT day, actor FROM actor_events
+), spans AS (
+    SELECT day, lead(day) OVER (PARTITION BY actor ORDER BY day) AS next_day FROM active
+), deltas AS (
+    SELECT day, 1 AS dau, 1 AS wau, 1 AS mau FROM spans
+    UNION ALL
+    SELECT CAST(day + 1 AS DATE), -1, 0, 0 FROM spans
+    UNION ALL
+    SELECT CAST(LEAST(day + 7, COALESCE(next_day, day + 7)) AS DATE), 0, -1, 0 FROM spans
+    UNION ALL
+    SELECT CAST(LEAST(day + 30, COALESCE(next_day, day + 30)) AS DATE), 0, 0, -1 FROM spans
+), per_day AS (
+    SELECT day, sum(dau) AS dau, sum(wau) AS wau, sum(mau) AS mau FROM deltas GROUP BY day
 ), days AS (
     SELECT CAST(unnest(generate_series(min(day), max(day), INTERVAL 1 DAY)) AS DATE) AS day
     FROM active
 )
 SELECT d.day,
-       count(DISTINCT a.actor) FILTER (WHERE a.day = d.day) AS dau,
-       count(DISTINCT a.actor) FILTER (WHERE a.day > d.day - 7) AS wau,
-       count(DISTINCT a.actor) AS mau
+       CAST(sum(COALESCE(p.dau, 0)) OVER w AS BIGINT) AS dau,
+       CAST(sum(COALESCE(p.wau, 0)) OVER w AS BIGINT) AS wau,
+       CAST(sum(COALESCE(p.mau, 0)) OVER w AS BIGINT) AS mau
 FROM days d
-JOIN active a ON a.day BETWEEN d.day - 29 AND d.day
-GROUP BY d.day
+LEFT JOIN per_day p ON p.day = d.day
+WINDOW w AS (ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ORDER BY d.day
 """
 
