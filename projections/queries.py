@@ -60,6 +60,9 @@ SELECT name, version, generation, tx_id::text::bigint, position, events_applied,
 FROM projections.checkpoints ORDER BY name
 """
 
+REBUILD_LOCK = "SELECT pg_advisory_lock(hashtext('learnstream.rebuild.' || %s))"
+REBUILD_UNLOCK = "SELECT pg_advisory_unlock(hashtext('learnstream.rebuild.' || %s))"
+
 STORE_SCHEMA = "projection_store"
 
 

@@ -22,12 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import psycopg
+from psycopg import sql
 
 from projections.log_reader import frontier, read_batch
 from projections.projection import Checkpoint, Connection, Projection
 from projections.queries import (
     GET_CHECKPOINT,
     LOCK_CHECKPOINT_WAIT,
+    REBUILD_LOCK,
+    REBUILD_UNLOCK,
     SWAP_CHECKPOINT,
     derived_view_sql,
     drop_tables,
@@ -55,9 +58,28 @@ def rebuild(
     conn: Connection,
     projection: Projection,
     on_progress: Callable[[str], None] | None = None,
+    work_mem: str = "256MB",
 ) -> RebuildResult:
     """Build a fresh generation of ``projection`` from the log and swap it in atomically.
     ``conn`` must not be inside a transaction."""
+    # One rebuild per projection at a time (two projectors starting after a version bump
+    # would otherwise build the same generation's tables): a session-level advisory lock.
+    conn.execute(REBUILD_LOCK, (projection.name,))
+    conn.commit()
+    try:
+        return _rebuild(conn, projection, on_progress, work_mem)
+    finally:
+        conn.rollback()
+        conn.execute(REBUILD_UNLOCK, (projection.name,))
+        conn.commit()
+
+
+def _rebuild(
+    conn: Connection,
+    projection: Projection,
+    on_progress: Callable[[str], None] | None,
+    work_mem: str,
+) -> RebuildResult:
     say = on_progress or (lambda _msg: None)
     started = time.perf_counter()
     row = conn.execute(GET_CHECKPOINT, (projection.name,)).fetchone()
@@ -72,6 +94,9 @@ def rebuild(
 
     say(f"{projection.name}: bulk fill of generation {generation}")
     with conn.transaction():
+        # The bulk fill sorts and aggregates whole log tables: give it memory so the sorts
+        # stay off disk (this transaction only).
+        conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(work_mem)))
         upto = frontier(conn, projection.families) or Checkpoint.START
         if upto > Checkpoint.START:
             projection.rebuild(conn, store, upto)
