@@ -10,28 +10,15 @@ import typer
 if TYPE_CHECKING:
     from projections.projection import Projection
 
-projections_app = typer.Typer(help="Read models: list and rebuild.", no_args_is_help=True)
-
 
 def all_projections() -> list[Projection]:
-    """This stage's projections plus those other stages register (the CLI composes them)."""
-    from projections.runner import default_projections
+    """Every projection the projector runs: ours plus other stages' (see composition)."""
+    from projections.composition import all_projections as compose
 
-    chosen = default_projections()
-    try:
-        import learner_model
-    except ImportError:
-        return chosen
-    extra = getattr(learner_model, "projections", None)
-    if callable(extra):
-        added: list[Projection] = list(extra())
-        taken = {p.name for p in added} | {t.name for p in added for t in p.tables}
-        # Another stage's projection replaces ours when it offers the same name or read model
-        # (the learner-model stage replaces the baseline learner_model_state).
-        chosen = [
-            p for p in chosen if p.name not in taken and not any(t.name in taken for t in p.tables)
-        ] + added
-    return chosen
+    return compose()
+
+
+projections_app = typer.Typer(help="Read models: list and rebuild.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -75,9 +62,10 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             stop.set()
             return
+        rebuilt = ", ".join(summary.rebuilt) or "none"
         console.print(
-            f"[green]projected[/] {summary.total_events} events in {summary.batches} batches, "
-            f"{summary.seconds:.1f}s; rebuilt: {', '.join(summary.rebuilt) or 'none'}"
+            f"[green]projected[/]: rebuilt from the log: {rebuilt}; then applied "
+            f"{summary.total_events} events in {summary.batches} batches ({summary.seconds:.1f}s)"
         )
         for name, error in summary.failed.items():
             console.print(f"[red]{name} stopped:[/] {error}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from learnstream.db import connect
 from learnstream.settings import Settings
@@ -49,6 +50,8 @@ class RunSummary:
     events: dict[str, int] = field(default_factory=dict)
     batches: int = 0
     rebuilt: list[str] = field(default_factory=list)
+    #: Rows per read model (``read.<table>``) at the end; filled by project_until_caught_up.
+    table_rows: dict[str, int] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -225,5 +228,18 @@ def _wait_for_log(listener: Connection, timeout: float, stop: threading.Event) -
 def project_until_caught_up(
     settings: Settings, projections: Sequence[Projection] | None = None
 ) -> RunSummary:
-    """Bring every projection up to the readable end of the log, then return (for demos)."""
-    return run_projections(settings, projections, until_caught_up=True)
+    """Bring every projection up to the readable end of the log, then return (for demos).
+    Default: the full composed set, other stages' projections included."""
+    if projections is None:
+        from projections.composition import all_projections
+
+        projections = all_projections()
+    summary = run_projections(settings, projections, until_caught_up=True)
+    with connect(settings) as conn:
+        for projection in projections:
+            for table in projection.tables:
+                row = conn.execute(
+                    sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("read", table.name))
+                ).fetchone()
+                summary.table_rows[table.name] = int(row[0]) if row else 0
+    return summary
