@@ -120,7 +120,8 @@ class SessionProjection(FoldProjection):
         SELECT session_id, occurred_at AS started_at, occurred_at AS last_activity_at,
                1 AS event_count, occurred_at AS pt_at, event_id AS pt_event,
                content_id AS pt_content,
-               floor(coalesce((payload->>'from_position')::numeric,
+               floor(coalesce(CASE WHEN event_type = 'playback.seeked'  -- skip JSON otherwise
+                                   THEN (payload->>'from_position')::numeric END,
                               (payload->>'playback_position')::numeric) * 100)::bigint AS pt_arrive,
                floor((payload->>'playback_position')::numeric * 100)::bigint AS pt_depart,
                floor(coalesce((payload->>'playback_rate')::numeric, 1) * 100)::integer AS pt_rate
@@ -162,7 +163,11 @@ class SessionProjection(FoldProjection):
                 pt_at=[at],
                 pt_event=[event.event_id],
                 pt_content=[event.content_id],
-                pt_arrive=[centis(p["from_position"]) if "from_position" in p else depart],
+                pt_arrive=[
+                    centis(p["from_position"])
+                    if event.event_type == "playback.seeked" and "from_position" in p
+                    else depart
+                ],
                 pt_depart=[depart],
                 pt_rate=[centis(p.get("playback_rate", 1))],
             )
