@@ -124,6 +124,7 @@ def content_engagement_polars(events: pl.LazyFrame) -> pl.DataFrame:
     )
     observed = (
         events.filter(pl.col("family").is_in(["behavioral_events", "like_events"]))
+        .join(declared.select("content_id"), on="content_id", how="anti")
         .group_by("content_id")
         .agg(pl.col(dims).sort_by("position").first())
     )

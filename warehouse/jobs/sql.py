@@ -54,11 +54,15 @@ CONTENT_ENGAGEMENT = """
         FROM events WHERE event_type = 'content.generated') AS g
     WHERE rn = 1
 ), observed AS (
-    -- Content never announced by content.generated: take what its first event said.
+    -- Content never announced by content.generated: take what its first event said. The
+    -- anti-join comes first so the (content, position) sort only sees those contents' rows.
     SELECT content_id, format, genre, topic, difficulty FROM (
         SELECT content_id, format, genre, topic, difficulty,
                row_number() OVER (PARTITION BY content_id ORDER BY position) AS rn
-        FROM events WHERE family IN ('behavioral_events', 'like_events')) AS o
+        FROM events
+        WHERE family IN ('behavioral_events', 'like_events')
+          AND NOT EXISTS (SELECT 1 FROM declared d WHERE d.content_id = events.content_id)
+    ) AS o
     WHERE rn = 1
 ), universe AS (
     SELECT content_id FROM per_content
