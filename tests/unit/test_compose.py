@@ -23,11 +23,13 @@ def compose() -> dict[str, Any]:
 
 
 def test_declares_the_stack_and_the_services(compose: dict[str, Any]) -> None:
-    assert {"kafka", "postgres", "migrate", "ingest", "projector"} <= set(compose["services"])
+    assert {"kafka", "postgres", "migrate", "ingest", "projector", "api"} <= set(
+        compose["services"]
+    )
 
 
 def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
-    for name in ("kafka", "postgres", "ingest", "projector"):
+    for name in ("kafka", "postgres", "ingest", "projector", "api"):
         assert "healthcheck" in compose["services"][name], name
 
 
