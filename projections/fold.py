@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import operator
+from abc import abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -113,19 +114,15 @@ class FoldProjection(Projection):
 
     # -- what a concrete projection writes -------------------------------------------------
 
+    @abstractmethod
     def lift(self, event: LogEvent, subject: str) -> list[State]:
         """The one-event states (with key columns) of ``event``; [] if it changes nothing."""
-        raise NotImplementedError
 
     def derive(self, state: State) -> State:
         """Derived columns of ``state`` (default: none)."""
         return {}
 
     # -- the pure fold ---------------------------------------------------------------------
-
-    @classmethod
-    def _group(cls, name: str) -> Group:
-        return next(g for g in cls.groups if g.name == name)
 
     @classmethod
     def key_columns(cls) -> tuple[str, ...]:
