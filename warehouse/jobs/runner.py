@@ -35,10 +35,10 @@ from warehouse.writeback import write_back
 
 JOBS: tuple[str, ...] = ("engagement", "difficulty")
 
-#: The engine each job uses unless told otherwise, chosen by measurement (docs/warehouse.md):
-#: engagement over 10M events, whole job: DuckDB 2.8 s, Polars 3.3 s (the per-content
-#: aggregation alone: DuckDB 1.10 s, Polars 1.25 s); difficulty on a 32k-event simulated
-#: warehouse: Polars 0.22 s, DuckDB 0.32 s (its data step is one filter; the fit is numpy).
+#: The engine each job uses unless told otherwise, chosen by measurement (docs/warehouse.md,
+#: bench/warehouse.py): the whole engagement job over 10M events took DuckDB 2.36 s vs
+#: Polars 2.79 s (DuckDB faster in 3 of 4 runs); the difficulty job's inputs on a
+#: 32k-event simulated warehouse: Polars 0.22 s vs DuckDB 0.32 s (the fit itself is numpy).
 DEFAULT_ENGINE: dict[str, Engine] = {"engagement": "duckdb", "difficulty": "polars"}
 
 Step = Callable[[str], None]
