@@ -1,6 +1,6 @@
 """Ingest throughput: Kafka -> log via `learnstream ingest`, against a plain COPY baseline.
 
-    python bench/ingest.py --events 200000
+    python -m bench.ingest --events 200000
 
 1. N valid events (a mix of every family, pre-encoded) are produced with the Emitter's
    producer settings (acks=all, idempotent) to a private topic namespace.
@@ -21,7 +21,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -38,17 +37,16 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from ingest.emitter import Emitter
+from ingest.testing import start_ingest_process
+from ingest.topics import ensure_topics, topic_names
+from learnstream.contracts import LOG_TABLES, encode_event
+from learnstream.db import libpq_url, migrate
+from learnstream.settings import Settings
+from learnstream.stack import ensure_stack
+from tests.examples import example
 
-from ingest.emitter import Emitter  # noqa: E402
-from ingest.testing import start_ingest_process  # noqa: E402
-from ingest.topics import ensure_topics, topic_names  # noqa: E402
-from learnstream.contracts import LOG_TABLES, encode_event  # noqa: E402
-from learnstream.db import libpq_url, migrate  # noqa: E402
-from learnstream.settings import Settings  # noqa: E402
-from learnstream.stack import ensure_stack  # noqa: E402
-from tests.examples import example  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 RESULTS = REPO / "bench" / "results"
 console = Console(stderr=True)
@@ -251,7 +249,7 @@ def main() -> None:
     (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
     summary = (
         f"# Ingest benchmark ({n:,} events)\n\n"
-        f"Command: `python bench/ingest.py --events {n}` ({result['measured_at']}, "
+        f"Command: `python -m bench.ingest --events {n}` ({result['measured_at']}, "
         f"{result['machine']['cpus']} CPUs shared)\n\n"
         "| stage | rate | notes |\n| --- | --- | --- |\n"
         f"| produce (Emitter settings, acks=all, idempotent) | "

@@ -1,8 +1,7 @@
-# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 """Model quality benchmark: learner model vs baselines on ASSISTments 2009, Statics 2011 and
 a simulated run; writes bench/results/model_quality.{json,md}.
 
-    python bench/model_quality.py [--quick]
+    python -m bench.model_quality [--quick]
 """
 
 from __future__ import annotations
@@ -11,12 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-# Run as a script, this folder would come first on sys.path and bench/ingest.py would shadow
-# the ingest package; put the repository root there instead.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-sys.path.insert(0, str(_HERE.parent))
-
 from rich.console import Console
 
 from learner_model.benchmark import (
@@ -24,8 +17,9 @@ from learner_model.benchmark import (
     evaluate_simulated,
     write_results,
 )
+from learnstream.settings import Settings
 
-KT_ROOT = Path("/work/shared/datasets/kt")
+KT_ROOT = Settings().datasets_dir / "kt"
 RESULTS = Path(__file__).resolve().parent / "results"
 
 

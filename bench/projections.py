@@ -1,7 +1,7 @@
 """Projection throughput: full rebuild rate per projection, and incremental lag under ingest.
 
-    python bench/projections.py --sizes 200000            # development size
-    python bench/projections.py --sizes 1000000 5000000   # the issue's sizes
+    python -m bench.projections --sizes 200000            # development size
+    python -m bench.projections --sizes 1000000 5000000   # the issue's sizes
 
 For each size, in a fresh database:
 
@@ -46,21 +46,20 @@ from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from ingest.appender import append_batch
+from ingest.rows import SourceOffset, columns_of
+from ingest.simulator import Simulation, SimulationConfig, default_start
+from learnstream.contracts import LOG_TABLES, Envelope, Topic
+from learnstream.db import connect, libpq_url, migrate
+from learnstream.settings import Settings
+from learnstream.stack import ensure_stack
+from projections.fold import replay_rebuild
+from projections.log_reader import frontier
+from projections.projection import Projection, Store
+from projections.rebuild import rebuild
+from projections.runner import default_projections, run_projections
 
-from ingest.appender import append_batch  # noqa: E402
-from ingest.rows import SourceOffset, columns_of  # noqa: E402
-from ingest.simulator import Simulation, SimulationConfig, default_start  # noqa: E402
-from learnstream.contracts import LOG_TABLES, Envelope, Topic  # noqa: E402
-from learnstream.db import connect, libpq_url, migrate  # noqa: E402
-from learnstream.settings import Settings  # noqa: E402
-from learnstream.stack import ensure_stack  # noqa: E402
-from projections.fold import replay_rebuild  # noqa: E402
-from projections.log_reader import frontier  # noqa: E402
-from projections.projection import Projection, Store  # noqa: E402
-from projections.rebuild import rebuild  # noqa: E402
-from projections.runner import default_projections, run_projections  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 RESULTS = REPO / "bench" / "results"
 console = Console(stderr=True)
@@ -482,7 +481,7 @@ def main() -> None:
     settings = Settings()
     ensure_stack(settings, kafka=False)
     report: dict[str, Any] = {
-        "command": "python bench/projections.py " + " ".join(sys.argv[1:]),
+        "command": "python -m bench.projections " + " ".join(sys.argv[1:]),
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

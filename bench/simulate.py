@@ -6,7 +6,7 @@ encoding the same number of playback.heartbeat events directly, the cheapest pos
 event (the floor set by pydantic validation and orjson). Ratios to that floor are what to
 compare across machines.
 
-    python bench/simulate.py [--learners 2000] [--days 14]
+    python -m bench.simulate [--learners 2000] [--days 14]
 
 Writes bench/results/simulate.json and bench/results/simulate.md.
 """
@@ -71,7 +71,7 @@ def main() -> None:
     _, enc_seconds, size = generate(config, encode=True)
     floor_seconds = floor(count)
     result: dict[str, object] = {
-        "command": f"python bench/simulate.py --learners {args.learners} --days {args.days}",
+        "command": f"python -m bench.simulate --learners {args.learners} --days {args.days}",
         "machine": platform.platform(),
         "python": platform.python_version(),
         # 2 shared cores: other work running at the same time shows up here, not in ratios.

@@ -1,11 +1,10 @@
-# ruff: noqa: E402  (sys.path is fixed before the imports, see below)
 """State API benchmark: freshness (log append -> visible in the learner state, while the
 projector runs) and read latency at a fixed request rate from a separate process, over HTTP
 (`learnstream serve`) and through LearnerStateClient. Baselines in the same run: /healthz
 over HTTP (no database) and `SELECT 1` through the same pool. Writes
 bench/results/state_api.{json,md}.
 
-    python bench/state_api.py [--rate 200] [--seconds 10] [--fresh 100]
+    python -m bench.state_api [--rate 200] [--seconds 10] [--fresh 100]
 """
 
 from __future__ import annotations
@@ -16,16 +15,11 @@ import multiprocessing as mp
 import os
 import random
 import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]  # bench/ingest.py
-sys.path.insert(0, str(_HERE.parent))
 
 import numpy as np
 import psycopg
@@ -37,6 +31,8 @@ from ingest.rows import SourceOffset
 from learnstream.contracts import AssessmentSubmitted, AssessmentSubmittedPayload
 from learnstream.db import connect, libpq_url, migrate
 from learnstream.settings import Settings
+
+_HERE = Path(__file__).resolve().parent
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DB = "ls_bench_state_api"
@@ -82,7 +78,12 @@ def _projector(stop: Any) -> None:
     from projections.runner import run_projections
 
     event = threading.Event()
-    threading.Thread(target=lambda: (stop.wait(), event.set()), daemon=True).start()
+
+    def relay() -> None:
+        stop.wait()
+        event.set()
+
+    threading.Thread(target=relay, daemon=True).start()
     run_projections(_settings(), [LearnerModelProjection()], stop=event)
 
 

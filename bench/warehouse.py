@@ -1,8 +1,8 @@
 """Warehouse benchmark: export rate per transport, and the engagement aggregation over N
 events in DuckDB and in Polars next to the same SQL in PostgreSQL, same data, same run.
 
-    python bench/warehouse.py --events 1000000            # develop
-    python bench/warehouse.py --events 10000000           # the 10M figure
+    python -m bench.warehouse --events 1000000            # develop
+    python -m bench.warehouse --events 10000000           # the 10M figure
 
 The log is filled with synthetic plays *inside PostgreSQL* (one INSERT ... SELECT over
 generate_series; going through the simulator and Kafka would take far longer than the
@@ -17,7 +17,6 @@ import argparse
 import json
 import platform
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -32,22 +31,21 @@ from rich.console import Console
 from rich.progress import Progress
 
 # This script is called warehouse.py: put the repository first so `warehouse` is the package.
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from learnstream.db import connect, libpq_url, migrate  # noqa: E402
-from learnstream.settings import Settings  # noqa: E402
-from learnstream.stack import ensure_stack  # noqa: E402
-from warehouse import catalog  # noqa: E402
-from warehouse.export import export_log  # noqa: E402
-from warehouse.jobs import run_job  # noqa: E402
-from warehouse.jobs.engagement import (  # noqa: E402
+from learnstream.db import connect, libpq_url, migrate
+from learnstream.settings import Settings
+from learnstream.stack import ensure_stack
+from warehouse import catalog
+from warehouse.export import export_log
+from warehouse.jobs import run_job
+from warehouse.jobs.engagement import (
     content_engagement_duckdb,
     content_engagement_polars,
     content_engagement_postgres,
     scan_events,
 )
-from warehouse.layout import WarehouseLayout  # noqa: E402
+from warehouse.layout import WarehouseLayout
+
+REPO = Path(__file__).resolve().parent.parent
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -231,7 +229,7 @@ def _markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Warehouse benchmark ({report['events']:,} events, 2 shared cores)",
         "",
-        f"Measured {report['measured_at']} with `python bench/warehouse.py "
+        f"Measured {report['measured_at']} with `python -m bench.warehouse "
         f"--events {report['events']}`.",
         "",
         "| export transport | rows | rows/s |",

@@ -14,7 +14,7 @@ from learner_model.evaluation import MODEL, MODEL_NO_THETA, evaluate_streams, la
 from learner_model.fit import FitConfig
 from learner_model.kt import kt_events, read_kt_file
 
-#: Gervet et al. 2020 (JEDM), test AUCs, as quoted in /work/shared/datasets/kt/README.md.
+#: Gervet et al. 2020 (JEDM), test AUCs, as quoted in shared/datasets/kt/README.md.
 PUBLISHED_AUC: dict[str, dict[str, float]] = {
     "assistments09": {"IRT": 0.69, "PFA": 0.72, "Best-LR": 0.77, "DKT": 0.75, "SAKT": 0.75},
     "statics": {"IRT": 0.79, "PFA": 0.69, "Best-LR": 0.82, "DKT": 0.83, "SAKT": 0.81},

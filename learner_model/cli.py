@@ -58,7 +58,7 @@ def evaluate(
     if kt_file is None:
         import runpy
 
-        runpy.run_path(str(Path("bench/model_quality.py")), run_name="__main__")
+        runpy.run_module("bench.model_quality", run_name="__main__")
         return
     train, test = kt_file, kt_test
     if test is None:

@@ -84,9 +84,9 @@ def contracts_export(
     """Write JSON Schema for every event type and the AsyncAPI document."""
     from pathlib import Path
 
-    from ingest.asyncapi import asyncapi_document
     from rich.console import Console
 
+    from ingest.asyncapi import asyncapi_document
     from learnstream.contracts.export import SCHEMA_DIR, event_schemas, write_documents
 
     documents = event_schemas()

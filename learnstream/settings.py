@@ -14,6 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 #: Where `learnstream stack up` keeps jars, data and logs (ignored by git).
 DEFAULT_STACK_DIR = Path.cwd() / ".stack"
 
+#: The public knowledge-tracing datasets sit in ``shared/datasets`` beside a checkout.
+DEFAULT_DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
 LOCAL_KAFKA_BOOTSTRAP = "localhost:9092"
 LOCAL_PG_PORT = 55432
 LOCAL_DATABASE_URL = f"postgresql://learnstream@127.0.0.1:{LOCAL_PG_PORT}/learnstream"
@@ -33,6 +36,10 @@ class Settings(BaseSettings):
         description="PostgreSQL URL (libpq form). Unset: the local stack's server.",
     )
     stack_dir: Path = Field(default=DEFAULT_STACK_DIR, description="Local stack state folder.")
+    datasets_dir: Path = Field(
+        default=DEFAULT_DATASETS_DIR,
+        description="Folder holding kt/assistments09 and kt/statics (model evaluation).",
+    )
     topic_namespace: str = Field(
         default="",
         description="Optional prefix for every topic (tests isolate runs with it). "

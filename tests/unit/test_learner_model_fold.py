@@ -7,7 +7,6 @@ import random
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -38,8 +37,9 @@ from learnstream.contracts import (
     PlaybackCompleted,
     PlaybackPayload,
 )
+from learnstream.settings import Settings
 
-KT = Path("/work/shared/datasets/kt/statics")
+KT = Settings().datasets_dir / "kt" / "statics"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
