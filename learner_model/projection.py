@@ -1,21 +1,42 @@
 """The learner-model projection: ``read.learner_model_state``, one row per learner, kept
 current by the projections runner with the pure fold of :mod:`learner_model.state`.
 
-Each batch: group the events by learner, load those learners' stored fold state, fold the
+Each batch: group the events by subject, load those subjects' stored fold state, fold the
 events in log order with the *current* fitted parameters, upsert. A rebuild replays the log
 through the same path, so rebuilt rows equal incrementally built ones (same parameters).
+
+Identity: an event's subject is its ``learner_id``, else the learner its session was
+identified as (the earliest ``learner.identified`` by ``(occurred_at, event_id)``), else its
+``session_id``. The projection keeps that map in its own table (``learner_model_identities``)
+so it does not depend on another projection's progress. The fold is order-dependent, so a
+session's state cannot be merged into the learner's: when a session's identification
+arrives (or an earlier one replaces it), the affected learners are refolded from the log
+(their events and their sessions' anonymous events up to the batch end, in read order) and
+the session rows are dropped. That equals a rebuild which knew the identity from the start.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, ClassVar
+from uuid import UUID
 
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from learner_model.observations import MODEL_EVENT_TYPES
-from learner_model.queries import SELECT_MODEL_STATES, UPSERT_STATE_COLUMNS
+from learner_model.queries import (
+    DELETE_MODEL_STATES,
+    REBUILD_IDENTITIES,
+    SELECT_IDENTITIES,
+    SELECT_MODEL_STATES,
+    SESSIONS_OF_LEARNERS,
+    SUBJECT_EVENTS,
+    UPSERT_IDENTITY,
+    UPSERT_STATE_COLUMNS,
+)
 from learner_model.state import (
     LearnerState,
     ModelParams,
@@ -25,11 +46,13 @@ from learner_model.state import (
     view,
 )
 from learner_model.store import load_current_params
-from learnstream.contracts import EVENT_TYPES, Envelope
+from learnstream.contracts import EVENT_TYPES, LOG_TABLES, Envelope, Topic, topic_for
 from projections.fold import replay_rebuild
 from projections.projection import Checkpoint, Connection, LogEvent, Projection, ReadTable, Store
 
 STATE_TABLE = "learner_model_state"
+IDENTITY_TABLE = "learner_model_identities"
+IDENTIFIED = "learner.identified"
 
 _DDL = """
     learner_id               TEXT             PRIMARY KEY,
@@ -50,6 +73,13 @@ _DDL = """
     model_state              JSONB            NOT NULL
 """
 
+_IDENTITY_DDL = """
+    session_id    TEXT        PRIMARY KEY,
+    learner_id    TEXT        NOT NULL,
+    identified_at TIMESTAMPTZ NOT NULL,
+    event_id      UUID        NOT NULL
+"""
+
 
 def envelope_of(event: LogEvent) -> Envelope:
     """The typed event of a log row (the log stores the full validated payload)."""
@@ -62,18 +92,25 @@ def envelope_of(event: LogEvent) -> Envelope:
     })
 
 
-def subject_of(event: LogEvent | Envelope) -> str:
-    return event.learner_id or event.session_id
+def subject_of(event: LogEvent | Envelope, identities: Mapping[str, str] | None = None) -> str:
+    """The row an event counts for: learner, else the session's learner, else the session."""
+    if event.learner_id:
+        return event.learner_id
+    return (identities or {}).get(event.session_id, event.session_id)
 
 
 class LearnerModelProjection(Projection):
     """Learner state per learner (comprehension, preferences, difficulty adjustment)."""
 
     name: ClassVar[str] = "learner_model"
-    version: ClassVar[int] = 1
-    event_types: ClassVar[frozenset[str]] = MODEL_EVENT_TYPES
+    # 2: anonymous session history counts for the learner after ``learner.identified``.
+    version: ClassVar[int] = 2
+    # The identification events re-key sessions; the fold itself ignores them.
+    event_types: ClassVar[frozenset[str]] = MODEL_EVENT_TYPES | {IDENTIFIED}
     tables: ClassVar[tuple[ReadTable, ...]] = (
         ReadTable(STATE_TABLE, _DDL, UPSERT_STATE_COLUMNS[:-1], ("(last_position)",)),
+        ReadTable(IDENTITY_TABLE, _IDENTITY_DDL,
+                  ("session_id", "learner_id", "identified_at", "event_id"), ("(learner_id)",)),
     )
 
     def __init__(self, params: ModelParams | None = None) -> None:
@@ -88,12 +125,23 @@ class LearnerModelProjection(Projection):
             return
         params = self.params(conn)
         table = store.table(STATE_TABLE)
-        keys = sorted({subject_of(e) for e in events})
+        changed = _record_identities(conn, store, events)
+        refolded: set[str] = set()
+        if changed:
+            refolded = self._refold(conn, store, changed, events[-1].checkpoint, params)
+        model_events = [e for e in events if e.event_type != IDENTIFIED]
+        anonymous = sorted({e.session_id for e in model_events if not e.learner_id})
+        identities = _identities_of(conn, store, anonymous)
+        keyed = [(subject_of(e, identities), e) for e in model_events]
+        # A refolded learner's rows already include this batch's events (read up to its end).
+        keyed = [(k, e) for k, e in keyed if k not in refolded]
+        if not keyed:
+            return
+        keys = sorted({k for k, _ in keyed})
         rows = conn.execute(sql.SQL(SELECT_MODEL_STATES).format(table=table), (keys,)).fetchall()
         states: dict[str, LearnerState] = {r[0]: state_from_json(r[1]) for r in rows}
         positions: dict[str, int] = {}
-        for e in events:
-            key = subject_of(e)
+        for key, e in keyed:
             state = states.get(key) or LearnerState.new(key)
             states[key] = fold(state, envelope_of(e), params)
             positions[key] = e.position
@@ -101,8 +149,103 @@ class LearnerModelProjection(Projection):
         with conn.cursor() as cur:
             cur.executemany(upsert, [_row(states[k], params, positions[k]) for k in positions])
 
+    def _refold(
+        self,
+        conn: Connection,
+        store: Store,
+        changed: Mapping[str, tuple[str, str | None]],
+        upto: Checkpoint,
+        params: ModelParams,
+    ) -> set[str]:
+        """Recompute every learner whose sessions changed, from the log up to ``upto``; drop
+        the changed sessions' own rows. Returns the refolded learners."""
+        learners = sorted({lid for new, old in changed.values() for lid in (new, old) if lid})
+        mapped = conn.execute(
+            sql.SQL(SESSIONS_OF_LEARNERS).format(table=store.table(IDENTITY_TABLE)), (learners,)
+        ).fetchall()
+        identities = {str(r[0]): str(r[1]) for r in mapped}
+        states: dict[str, LearnerState] = {}
+        positions: dict[str, int] = {}
+        for e in _subject_events(conn, self.families, learners, sorted(identities), upto):
+            key = subject_of(e, identities)
+            state = states.get(key) or LearnerState.new(key)
+            states[key] = fold(state, envelope_of(e), params)
+            positions[key] = e.position
+        table = store.table(STATE_TABLE)
+        # Deleted first: a learner left without events keeps no row (as in a rebuild).
+        conn.execute(sql.SQL(DELETE_MODEL_STATES).format(table=table),
+                     (sorted(set(learners) | set(changed)),))
+        with conn.cursor() as cur:
+            cur.executemany(_upsert_sql(table),
+                            [_row(states[k], params, positions[k]) for k in positions])
+        return set(learners)
+
     def rebuild(self, conn: Connection, store: Store, upto: Checkpoint) -> None:
+        # The whole identity map first: replayed identifications then change nothing, so each
+        # event is folded once, in log order, under its final subject.
+        conn.execute(sql.SQL(REBUILD_IDENTITIES).format(table=store.table(IDENTITY_TABLE)),
+                     {"tx": str(upto.tx_id), "pos": upto.position})
         replay_rebuild(self, conn, store, upto)
+
+
+def _record_identities(
+    conn: Connection, store: Store, events: Sequence[LogEvent]
+) -> dict[str, tuple[str, str | None]]:
+    """Store the batch's identifications that are the earliest of their session; return
+    ``session -> (new learner, previous learner or None)`` for the sessions that changed."""
+    earliest: dict[str, tuple[datetime, UUID, str]] = {}
+    for e in events:
+        if e.event_type != IDENTIFIED or not e.learner_id:
+            continue
+        candidate = (e.occurred_at, e.event_id, e.learner_id)
+        known = earliest.get(e.session_id)
+        if known is None or candidate[:2] < known[:2]:
+            earliest[e.session_id] = candidate
+    if not earliest:
+        return {}
+    table = store.table(IDENTITY_TABLE)
+    stored = {
+        str(r[0]): (r[2], r[3], str(r[1]))
+        for r in conn.execute(sql.SQL(SELECT_IDENTITIES).format(table=table),
+                              (sorted(earliest),)).fetchall()
+    }
+    changed: dict[str, tuple[str, str | None]] = {}
+    for session, (at, event_id, learner) in sorted(earliest.items()):
+        previous = stored.get(session)
+        if previous is not None and previous[:2] <= (at, event_id):
+            continue
+        changed[session] = (learner, None if previous is None else previous[2])
+        conn.execute(sql.SQL(UPSERT_IDENTITY).format(table=table),
+                     (session, learner, at, event_id))
+    return changed
+
+
+def _identities_of(conn: Connection, store: Store, sessions: Sequence[str]) -> dict[str, str]:
+    if not sessions:
+        return {}
+    rows = conn.execute(
+        sql.SQL(SELECT_IDENTITIES).format(table=store.table(IDENTITY_TABLE)), (list(sessions),)
+    ).fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
+
+
+def _subject_events(
+    conn: Connection,
+    families: Iterable[Topic],
+    learners: Sequence[str],
+    sessions: Sequence[str],
+    upto: Checkpoint,
+) -> Iterator[LogEvent]:
+    """The model events of ``learners`` and of the anonymous ``sessions``, at or below
+    ``upto``, in log read order ``(tx_id, position)`` across the log tables."""
+    types = sorted(MODEL_EVENT_TYPES)
+    params = {"types": types, "learners": list(learners), "sessions": list(sessions),
+              "tx": str(upto.tx_id), "pos": upto.position}
+    streams: list[list[LogEvent]] = []
+    for topic in sorted({topic_for(t) for t in types} & set(families), key=lambda t: t.value):
+        query = sql.SQL(SUBJECT_EVENTS).format(table=sql.Identifier(LOG_TABLES[topic]))
+        streams.append([LogEvent(topic, *r) for r in conn.execute(query, params).fetchall()])
+    yield from heapq.merge(*streams, key=lambda e: (e.tx_id, e.position))
 
 
 def _upsert_sql(table: sql.Identifier) -> sql.Composed:
