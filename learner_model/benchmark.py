@@ -57,7 +57,7 @@ def evaluate_simulated(learners: int, days: int, seed: int, *, resamples: int = 
 
 
 def markdown(results: list[dict[str, Any]]) -> str:
-    """The evaluation tables for docs/learner_model.md."""
+    """The evaluation tables for the README, "Learner model"."""
     lines = []
     for res in results:
         lines.append(f"### {res['dataset']}\n")

@@ -6,7 +6,7 @@ Two kinds of evidence come out of the log:
   content difficulty;
 * a :class:`Signal` (like, completion, skip, replay, seek-back, listening share) feeds
   preferences. Behavioural signals do *not* enter ability: on the benchmark they did not
-  improve prediction (see docs/learner_model.md), so they stay on the preference side.
+  improve prediction (see the README, "Learner model"), so they stay on the preference side.
 
 Both are extracted by the same functions for live events and for replayed datasets, so the
 benchmark exercises the code path that serves learners.

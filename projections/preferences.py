@@ -6,7 +6,7 @@
 - ``session_learners``: the learner each identified session belongs to, from the earliest
   ``learner.identified`` of the session. A session identified as two different learners keeps
   the first; other projections re-key a session once, to its first learner (see
-  docs/projections.md, "Identity").
+  the README, "Projections", "Identity").
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ DuckDB's ``postgres`` extension would be the obvious choice, but it is downloade
 and cannot be fetched here. ``bench/warehouse.py`` measures the three below on the same
 rows: ADBC is the fastest, COPY-as-CSV the fastest that needs no extra package, so
 ``auto`` (the default) picks ADBC when its driver is installed and COPY-as-CSV otherwise
-(figures in docs/warehouse.md).
+(figures in the README, "Warehouse").
 """
 
 from __future__ import annotations

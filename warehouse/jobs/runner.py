@@ -35,7 +35,7 @@ from warehouse.writeback import write_back
 
 JOBS: tuple[str, ...] = ("engagement", "difficulty")
 
-#: The engine each job uses unless told otherwise, chosen by measurement (docs/warehouse.md,
+#: The engine each job uses unless told otherwise, chosen by measurement (the README, "Warehouse",
 #: bench/warehouse.py): the whole engagement job over 10M events took DuckDB 2.36 s vs
 #: Polars 2.79 s (DuckDB faster in 3 of 4 runs); the difficulty job's inputs on a
 #: 32k-event simulated warehouse: Polars 0.22 s vs DuckDB 0.32 s (the fit itself is numpy).
