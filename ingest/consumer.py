@@ -83,6 +83,17 @@ class BatchWriter(Protocol):
     def close(self) -> None: ...
 
 
+def consumer_group_for(settings: Settings, topic: Topic) -> str:
+    """One consumer group per topic (``<consumer_group>.<family>``).
+
+    With one group for all five subscribers, each subscriber joining made the others
+    rejoin: a rebalance storm at every start that redelivered in-flight batches (harmless,
+    they are idempotent, but wasted work). Separate groups rebalance only among the
+    processes that consume the same topic.
+    """
+    return f"{settings.consumer_group}.{topic.value.rsplit('.', 1)[-1]}"
+
+
 class IngestConsumer:
     """The broker, its five batch subscribers, the dead-letter publisher and the writers."""
 
@@ -133,7 +144,7 @@ class IngestConsumer:
         subscriber = self.broker.subscriber(
             self.settings.topic(topic),
             batch=True,
-            group_id=self.settings.consumer_group,
+            group_id=consumer_group_for(self.settings, topic),
             auto_offset_reset="earliest",
             max_records=self.settings.batch_max_records,
             batch_timeout_ms=self.settings.batch_timeout_ms,
@@ -141,9 +152,7 @@ class IngestConsumer:
             # poll interval; past it the group reassigns the partitions, which is safe
             # (uncommitted, idempotent) but churns. One hour keeps the member in place.
             max_poll_interval_ms=3_600_000,
-            # The five subscribers are five members of one group, joining one after the
-            # other; each join makes the others rejoin at their next heartbeat. A short
-            # heartbeat turns startup from ~15 s (5 x 3 s default) into ~2 s.
+            # A short heartbeat lets a restarted consumer take its partitions back soon.
             heartbeat_interval_ms=500,
             # Bounds what aiokafka prefetches per subscriber while a batch is being written
             # (its default, 50 MB per fetch, let five subscribers buffer far ahead).
