@@ -83,6 +83,21 @@ class BatchWriter(Protocol):
     def close(self) -> None: ...
 
 
+class _TopicsExistFilter(logging.Filter):
+    """Drops FastStream's start-up reminder that topic auto-creation is off: ingest creates
+    its topics itself (ensure_topics) before it subscribes, so the reminder is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Auto create topics is disabled" not in record.getMessage()
+
+
+def _faststream_logger() -> logging.Logger:
+    logger = logging.getLogger("learnstream.ingest.faststream")
+    if not any(isinstance(f, _TopicsExistFilter) for f in logger.filters):
+        logger.addFilter(_TopicsExistFilter())
+    return logger
+
+
 def consumer_group_for(settings: Settings, topic: Topic) -> str:
     """One consumer group per topic (``<consumer_group>.<family>``).
 
@@ -123,7 +138,7 @@ class IngestConsumer:
             graceful_timeout=GRACEFUL_TIMEOUT_S,
             # Topics are created by ensure_topics (partitions, namespace), not implicitly.
             allow_auto_create_topics=False,
-            logger=logging.getLogger("learnstream.ingest.faststream"),
+            logger=_faststream_logger(),
             log_level=logging.DEBUG,
             description="Learnstream ingest: event topics -> append-only PostgreSQL log.",
         )
