@@ -42,9 +42,9 @@ PORT = 8097
 def _settings() -> Settings:
     base = Settings()
     url = make_conninfo(libpq_url(base.resolved_database_url), dbname=DB)
-    from tests.conftest import _to_url
+    from tests.databases import to_url
 
-    return base.model_copy(update={"database_url": _to_url(url)})
+    return base.model_copy(update={"database_url": to_url(url)})
 
 
 def _fresh_database(base: Settings) -> Settings:

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from learnstream.db import MIGRATIONS_DIR, libpq_url, migrate
+from learnstream.db import MIGRATIONS_DIR, migrate
 from learnstream.settings import Settings
+from tests.databases import scratch_database, to_url, with_dbname
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -24,19 +24,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if INTEGRATION_DIR in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
-
-
-def _with_dbname(url: str, dbname: str) -> str:
-    return make_conninfo(libpq_url(url), dbname=dbname)
-
-
-def _to_url(conninfo: str) -> str:
-    parts = conninfo_to_dict(conninfo)
-    user = parts.get("user", "")
-    password = f":{parts['password']}" if parts.get("password") else ""
-    auth = f"{user}{password}@" if user else ""
-    host = parts.get("host", "localhost")
-    return f"postgresql://{auth}{host}:{parts.get('port', 5432)}/{parts['dbname']}"
 
 
 def _migrations_fingerprint() -> str:
@@ -61,7 +48,7 @@ def stack_settings() -> Settings:
 def template_database(stack_settings: Settings) -> str:
     """A database migrated to head once per migrations fingerprint; tests clone it."""
     name = f"ls_template_{_migrations_fingerprint()}"
-    admin = _with_dbname(stack_settings.resolved_database_url, "postgres")
+    admin = with_dbname(stack_settings.resolved_database_url, "postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         # Serialise concurrent test sessions that would build the same template.
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (name,))
@@ -73,7 +60,7 @@ def template_database(stack_settings: Settings) -> str:
                 building = f"{name}_building"
                 conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
                 conn.execute(f'CREATE DATABASE "{building}"')
-                url = _to_url(_with_dbname(stack_settings.resolved_database_url, building))
+                url = to_url(with_dbname(stack_settings.resolved_database_url, building))
                 migrate(stack_settings.model_copy(update={"database_url": url}))
                 conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
         finally:
@@ -84,27 +71,15 @@ def template_database(stack_settings: Settings) -> str:
 @pytest.fixture
 def db_settings(stack_settings: Settings, template_database: str) -> Iterator[Settings]:
     """Settings pointing at a fresh database at migration head, dropped after the test."""
-    name = f"ls_test_{uuid.uuid4().hex[:12]}"
-    admin = _with_dbname(stack_settings.resolved_database_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    url = _to_url(_with_dbname(stack_settings.resolved_database_url, name))
-    yield stack_settings.model_copy(update={"database_url": url})
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(stack_settings, template=template_database) as settings:
+        yield settings
 
 
 @pytest.fixture
 def empty_db_settings(stack_settings: Settings) -> Iterator[Settings]:
     """Settings pointing at a fresh, empty database (no migrations applied)."""
-    name = f"ls_empty_{uuid.uuid4().hex[:12]}"
-    admin = _with_dbname(stack_settings.resolved_database_url, "postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = _to_url(_with_dbname(stack_settings.resolved_database_url, name))
-    yield stack_settings.model_copy(update={"database_url": url})
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(stack_settings, prefix="ls_empty") as settings:
+        yield settings
 
 
 @pytest.fixture

@@ -3,39 +3,29 @@ and reading a projection's physical table."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
 from ingest.appender import append_batch
 from ingest.rows import SourceOffset
 from learnstream.contracts import Envelope
-from learnstream.db import connect, libpq_url
+from learnstream.db import connect
 from learnstream.settings import Settings
 from projections.fold import FoldProjection
 from projections.log_reader import read_batch
 from projections.projection import Checkpoint, Projection, Store
-from tests.conftest import _to_url
+from tests.databases import scratch_database
 
 
 @contextmanager
 def private_database(stack_settings: Settings, template: str) -> Iterator[Settings]:
     """A fresh database at migration head (for tests that need several per test)."""
-    name = f"ls_ptest_{uuid.uuid4().hex[:12]}"
-    admin = make_conninfo(libpq_url(stack_settings.resolved_database_url), dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    url = _to_url(make_conninfo(libpq_url(stack_settings.resolved_database_url), dbname=name))
-    try:
-        yield stack_settings.model_copy(update={"database_url": url})
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database(stack_settings, template=template, prefix="ls_ptest") as settings:
+        yield settings
 
 
 def append(settings: Settings, events: Sequence[Envelope], chunk: int = 50) -> None:
