@@ -55,8 +55,9 @@ def create_app(settings: Settings) -> FastAPI:
             raise HTTPException(503, "learner state store unavailable") from exc
         return BatchResponse(states=[found[i] for i in dict.fromkeys(body.learner_ids)])
 
+    # Async: liveness needs no thread-pool hop.
     @app.get("/healthz", summary="Liveness")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
