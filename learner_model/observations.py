@@ -5,8 +5,9 @@ Two kinds of evidence come out of the log:
 * an :class:`Outcome` (graded: an assessment attempt, a scored lesson) feeds ability and
   content difficulty;
 * a :class:`Signal` (like, completion, skip, replay, seek-back, listening share) feeds
-  preferences. Behavioural signals do *not* enter ability: on the benchmark they did not
-  improve prediction (see the README, "Learner model"), so they stay on the preference side.
+  preferences. Behavioural signals do *not* enter ability: as ability features they did not
+  improve answer prediction on simulated data (``bench/model_ablation.py``; see the README,
+  "Learner model"), so they stay on the preference side.
 
 Both are extracted by the same functions for live events and for replayed datasets, so the
 benchmark exercises the code path that serves learners.
@@ -142,7 +143,7 @@ def signal_of(event: Envelope) -> Signal | None:
         return Signal(characteristic_keys(c), c.format, _REPLAY)
     if isinstance(event, PlaybackSkipped):
         p = event.payload
-        listened = _listened_share(p.playback_position, p.playback_position_percent, p.duration)
+        listened = listened_share(p.playback_position, p.playback_position_percent, p.duration)
         # Skipping after hearing most of it says little; skipping at the start says most.
         return Signal(characteristic_keys(p.content_characteristics),
                       p.content_characteristics.format, -(1.0 - listened))
@@ -161,7 +162,7 @@ def signal_of(event: Envelope) -> Signal | None:
     return None
 
 
-def _listened_share(position: float, percent: float | None, duration: float | None) -> float:
+def listened_share(position: float, percent: float | None, duration: float | None) -> float:
     if percent is not None:
         return max(0.0, min(1.0, percent / 100.0))
     if duration:
