@@ -86,7 +86,7 @@ class LearnerStateClient:
         try:
             with self._pool.connection() as conn:
                 rows = conn.execute(READ_STATES, (ids,)).fetchall()
-                out = {r[0]: _response(r) for r in rows}
+                out = {r[0]: response_from_row(r) for r in rows}
                 missing = [i for i in ids if i not in out]
                 if missing:
                     params = self._params(conn)
@@ -118,7 +118,8 @@ def prior_response(learner_id: str, params: ModelParams, as_of: int | None) -> L
         cold_start=True, model_version=v.model_version, as_of=as_of, last_event_at=None)
 
 
-def _response(r: tuple[Any, ...]) -> LearnerStateResponse:
+def response_from_row(r: tuple[Any, ...]) -> LearnerStateResponse:
+    """The response for one ``READ_STATES`` row (shared by the sync and async clients)."""
     return LearnerStateResponse(
         learner_id=r[0], comprehension_level=r[1], comprehension_low=r[2],
         comprehension_high=r[3], ability_logit=r[4], ability_sd=r[5], preference_weights=r[6],

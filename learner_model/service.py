@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from learner_model.client import MAX_BATCH, LearnerStateClient, LearnerStateResponse
+from learner_model.async_client import AsyncLearnerStateClient
+from learner_model.client import MAX_BATCH, LearnerStateResponse
 from learner_model.errors import StateUnavailable
 from learnstream.settings import Settings
+
+JSON = "application/json"
 
 
 class BatchRequest(BaseModel):
@@ -22,38 +25,44 @@ class BatchResponse(BaseModel):
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The app; its connection pool opens at startup and closes at shutdown."""
-    holder: dict[str, LearnerStateClient] = {}
+    """The app; its async connection pool opens at startup and closes at shutdown."""
+    holder: dict[str, AsyncLearnerStateClient] = {}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        holder["client"] = LearnerStateClient(settings)
+        client = AsyncLearnerStateClient(settings)
+        await client.open()
+        holder["client"] = client
         try:
             yield
         finally:
-            holder.pop("client").close()
+            await holder.pop("client").close()
 
     app = FastAPI(title="Learnstream learner state", version="1", lifespan=lifespan,
                   description="Read-only learner-model state for the recommender. Unknown "
                   "learners get the population prior with cold_start=true.")
 
-    # Sync handlers: FastAPI runs them in its thread pool, matching the sync psycopg pool.
+    # Async handlers over the async pool: a read needs no thread-pool hop. They return JSON
+    # serialised once by pydantic-core (the models were built from the row already), so
+    # FastAPI skips re-validating and re-encoding; response_model keeps the OpenAPI schema.
     @app.get("/v1/learners/{learner_id}/state", response_model=LearnerStateResponse,
              summary="One learner's state")
-    def get_state(learner_id: str) -> LearnerStateResponse:
+    async def get_state(learner_id: str) -> Response:
         try:
-            return holder["client"].get(learner_id)
+            state = await holder["client"].get(learner_id)
         except StateUnavailable as exc:
             raise HTTPException(503, "learner state store unavailable") from exc
+        return Response(content=state.model_dump_json(), media_type=JSON)
 
     @app.post("/v1/learners/states", response_model=BatchResponse,
               summary="Many learners' states (order of the request)")
-    def get_states(body: BatchRequest) -> BatchResponse:
+    async def get_states(body: BatchRequest) -> Response:
         try:
-            found = holder["client"].get_many(body.learner_ids)
+            found = await holder["client"].get_many(body.learner_ids)
         except StateUnavailable as exc:
             raise HTTPException(503, "learner state store unavailable") from exc
-        return BatchResponse(states=[found[i] for i in dict.fromkeys(body.learner_ids)])
+        batch = BatchResponse(states=[found[i] for i in dict.fromkeys(body.learner_ids)])
+        return Response(content=batch.model_dump_json(), media_type=JSON)
 
     # Async: liveness needs no thread-pool hop.
     @app.get("/healthz", summary="Liveness")

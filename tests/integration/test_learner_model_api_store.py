@@ -1,0 +1,95 @@
+"""The async state API against a real store: the async client returns exactly what the sync
+client returns (known and cold-start learners), as the read-only role, and HTTP serves it."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from learner_model.async_client import AsyncLearnerStateClient
+from learner_model.client import LearnerStateClient, LearnerStateResponse
+from learner_model.fit import FitConfig
+from learner_model.projection import LearnerModelProjection
+from learner_model.service import create_app
+from learner_model.training import fit_from_log
+from learnstream.contracts import AssessmentSubmitted, AssessmentSubmittedPayload, Envelope
+from learnstream.db import connect
+from learnstream.settings import Settings
+from projections.runner import project_until_caught_up
+from tests.integration.projection_support import append
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+LEARNERS = ("a0", "a1", "a2")
+
+
+def _answers(per: int = 12) -> list[Envelope]:
+    rng = random.Random(11)
+    return [
+        AssessmentSubmitted(
+            event_id=uuid.uuid4(), occurred_at=T0 + timedelta(minutes=k), session_id=f"s-{lid}",
+            learner_id=lid, payload=AssessmentSubmittedPayload(
+                assessment_id=f"q{k % 4}", skills=["sk"], score=float(rng.random() < 0.6),
+                max_score=1, attempt_number=1))
+        for k in range(per) for lid in LEARNERS]
+
+
+@pytest.fixture
+def served(db_settings: Settings) -> Settings:
+    events = _answers()
+    append(db_settings, events)
+    with connect(db_settings) as conn:
+        fit_from_log(conn, FitConfig())
+        conn.commit()
+    for _ in range(50):  # other sessions on the shared server can hold new rows back briefly
+        project_until_caught_up(db_settings, [LearnerModelProjection()])
+        with connect(db_settings) as conn:
+            row = conn.execute("SELECT count(*) FROM read.learner_model_state").fetchone()
+        if row and row[0] == len(LEARNERS):
+            break
+    return db_settings
+
+
+def test_async_client_matches_sync_client(served: Settings) -> None:
+    ids = ["a0", "a2", "stranger", "a0"]
+    with LearnerStateClient(served) as sync:
+        expected = sync.get_many(ids)
+
+    async def read() -> tuple[dict[str, LearnerStateResponse], LearnerStateResponse]:
+        async with AsyncLearnerStateClient(served) as client:
+            return await client.get_many(ids), await client.get("a1")
+
+    got, one = asyncio.run(read())
+    assert got == expected
+    assert got["a0"].outcomes == 12 and not got["a0"].cold_start
+    assert got["stranger"].cold_start and got["stranger"].outcomes == 0
+    assert one.learner_id == "a1" and one.outcomes == 12
+
+
+def test_async_pool_connections_are_read_only(served: Settings) -> None:
+    async def write() -> None:
+        # The client's own pool (private): the point is the role its connections run as.
+        async with AsyncLearnerStateClient(served) as client, client._pool.connection() as conn:
+            cur = await conn.execute("SELECT current_user")
+            assert (await cur.fetchone()) == ("learnstream_reader",)
+            await conn.execute("DELETE FROM read.learner_model_state")
+
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        asyncio.run(write())
+
+
+def test_http_serves_the_same_states(served: Settings) -> None:
+    with LearnerStateClient(served) as sync:
+        expected = sync.get_many(["a1", "nobody"])
+    with TestClient(create_app(served)) as http:
+        one = http.get("/v1/learners/a1/state")
+        batch = http.post("/v1/learners/states", json={"learner_ids": ["nobody", "a1"]})
+    assert one.status_code == 200 and batch.status_code == 200
+    assert LearnerStateResponse.model_validate(one.json()) == expected["a1"]
+    assert [LearnerStateResponse.model_validate(s) for s in batch.json()["states"]] == [
+        expected["nobody"], expected["a1"]]

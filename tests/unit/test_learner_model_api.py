@@ -1,0 +1,119 @@
+"""The state API without servers: 503 mapping, pre-serialised JSON that matches the response
+model, the OpenAPI schema, and the async client's StateUnavailable on an unreachable store."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+from fastapi.testclient import TestClient
+
+import learner_model.service as service
+from learner_model.async_client import AsyncLearnerStateClient
+from learner_model.client import LearnerStateResponse
+from learner_model.errors import StateUnavailable
+from learnstream.settings import Settings
+
+
+def _state(learner_id: str, *, cold: bool = False) -> LearnerStateResponse:
+    return LearnerStateResponse(
+        learner_id=learner_id, comprehension_level=0.75, comprehension_low=0.5,
+        comprehension_high=0.9, ability_logit=0.3, ability_sd=0.6,
+        preference_weights={"genre:news": 0.25}, content_type_preferences={"podcast": -0.5},
+        difficulty_adjustment=0.1, data_points=0 if cold else 7, outcomes=0 if cold else 4,
+        cold_start=cold, model_version="v1", as_of=42, last_event_at=None)
+
+
+class _FakeClient:
+    """Stands in for the async client: 'down' makes every read fail like a dead store."""
+
+    down = False
+    opened = 0
+    closed = 0
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def open(self) -> None:
+        type(self).opened += 1
+
+    async def close(self) -> None:
+        type(self).closed += 1
+
+    async def get(self, learner_id: str) -> LearnerStateResponse:
+        return (await self.get_many([learner_id]))[learner_id]
+
+    async def get_many(self, ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
+        if self.down:
+            raise StateUnavailable("connection refused")
+        return {i: _state(i, cold=i.startswith("new")) for i in ids}
+
+
+@pytest.fixture
+def http(monkeypatch: pytest.MonkeyPatch) -> TestClient:
+    monkeypatch.setattr(_FakeClient, "down", False)
+    monkeypatch.setattr(service, "AsyncLearnerStateClient", _FakeClient)
+    return TestClient(service.create_app(Settings()))
+
+
+def test_single_read_is_the_model_as_json(http: TestClient) -> None:
+    with http:
+        r = http.get("/v1/learners/l1/state")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    assert LearnerStateResponse.model_validate(r.json()) == _state("l1")
+
+
+def test_batch_keeps_request_order_and_drops_duplicates(http: TestClient) -> None:
+    with http:
+        r = http.post("/v1/learners/states", json={"learner_ids": ["b", "new-a", "b"]})
+    assert r.status_code == 200
+    states = [LearnerStateResponse.model_validate(s) for s in r.json()["states"]]
+    assert [s.learner_id for s in states] == ["b", "new-a"]
+    assert states[1].cold_start and not states[0].cold_start
+
+
+def test_empty_batch_is_rejected(http: TestClient) -> None:
+    with http:
+        assert http.post("/v1/learners/states", json={"learner_ids": []}).status_code == 422
+
+
+def test_unavailable_store_is_503(http: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_FakeClient, "down", True)
+    with http:
+        one = http.get("/v1/learners/l1/state")
+        many = http.post("/v1/learners/states", json={"learner_ids": ["l1"]})
+        alive = http.get("/healthz")
+    assert one.status_code == 503 and many.status_code == 503
+    assert alive.json() == {"status": "ok"}
+
+
+def test_pool_opens_at_startup_and_closes_at_shutdown(http: TestClient,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_FakeClient, "opened", 0)
+    monkeypatch.setattr(_FakeClient, "closed", 0)
+    with http:
+        assert (_FakeClient.opened, _FakeClient.closed) == (1, 0)
+    assert (_FakeClient.opened, _FakeClient.closed) == (1, 1)
+
+
+def test_openapi_keeps_the_response_models(http: TestClient) -> None:
+    paths = http.get("/openapi.json").json()["paths"]
+    one = paths["/v1/learners/{learner_id}/state"]["get"]["responses"]["200"]
+    many = paths["/v1/learners/states"]["post"]["responses"]["200"]
+    assert one["content"]["application/json"]["schema"]["$ref"].endswith("/LearnerStateResponse")
+    assert many["content"]["application/json"]["schema"]["$ref"].endswith("/BatchResponse")
+
+
+def test_async_client_unreachable_store_raises_state_unavailable() -> None:
+    # Port 1 on localhost refuses connections; the pool times out quickly.
+    settings = Settings(database_url="postgresql://nobody@127.0.0.1:1/none")
+
+    async def read() -> None:
+        async with AsyncLearnerStateClient(settings, timeout=0.5) as client:
+            await client.get("l1")
+
+    with pytest.raises(StateUnavailable):
+        asyncio.run(read())
+
