@@ -1,7 +1,8 @@
 """Learner model: online ability, content difficulty, preferences and difficulty adjustment,
 its batch refit and benchmark, the ``learner_model_state`` projection and the state API.
 
-What the recommender imports: :class:`LearnerStateClient` and :class:`LearnerStateResponse`.
+What the recommender imports: :class:`LearnerStateClient` (or :class:`AsyncLearnerStateClient`)
+and :class:`LearnerStateResponse`.
 What the projections runner imports: :func:`projections`.
 """
 
@@ -19,12 +20,14 @@ from learner_model.errors import (
 from learner_model.state import LearnerState, ModelParams, StateView, fold, view
 
 if TYPE_CHECKING:
+    from learner_model.async_client import AsyncLearnerStateClient
     from learner_model.client import LearnerStateClient, LearnerStateResponse
     from projections.projection import Projection
 
 __all__ = [
     "AbilityParams",
     "AbilityState",
+    "AsyncLearnerStateClient",
     "DatasetFormatError",
     "LearnerModelError",
     "LearnerState",
@@ -48,9 +51,13 @@ def projections() -> list[Projection]:
 
 
 def __getattr__(name: str) -> object:
-    # The client pulls in psycopg_pool; import it only when asked for.
+    # The clients pull in psycopg_pool; import them only when asked for.
     if name in ("LearnerStateClient", "LearnerStateResponse"):
         from learner_model import client
 
         return getattr(client, name)
+    if name == "AsyncLearnerStateClient":
+        from learner_model import async_client
+
+        return async_client.AsyncLearnerStateClient
     raise AttributeError(name)
