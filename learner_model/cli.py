@@ -57,7 +57,10 @@ def evaluate(
     console = Console()
     if kt_file is None:
         import runpy
+        import sys
 
+        # The full benchmark lives in the repository's bench/ (run from a checkout).
+        sys.argv = ["bench.model_quality", *(["--quick"] if quick else [])]
         runpy.run_module("bench.model_quality", run_name="__main__")
         return
     train, test = kt_file, kt_test
