@@ -33,7 +33,21 @@ DENSE_FEATURES: tuple[str, ...] = (
     "recent_wrong",
     "skill_recent_correct",
     "skill_recent_wrong",
+    "declared_logit",
+    "declared_missing",
 )
+
+#: Declared difficulties are clipped before the logit so 0 and 1 stay finite.
+DECLARED_CLIP = 0.01
+
+
+def declared_features(declared: float | None) -> tuple[float, float]:
+    """(logit of the declared difficulty, centred at 0.5; missing indicator). An item whose
+    declaration is unknown gets (0, 1): its difficulty comes from its own item term alone."""
+    if declared is None:
+        return 0.0, 1.0
+    d = min(max(declared, DECLARED_CLIP), 1.0 - DECLARED_CLIP)
+    return math.log(d / (1.0 - d)), 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +103,8 @@ def sigmoid(z: float) -> float:
 
 
 def dense_features(state: AbilityState, item_id: str, skills: tuple[str, ...],
-                   window: int, skill_window: int) -> dict[str, float]:
+                   window: int, skill_window: int,
+                   declared: float | None = None) -> dict[str, float]:
     """The dense features of answering ``item_id`` now (same definition as the batch builder)."""
     src = srn = 0.0
     for s in skills:
@@ -98,6 +113,7 @@ def dense_features(state: AbilityState, item_id: str, skills: tuple[str, ...],
         srn += len(last)
     rc = sum(state.recent)
     ic, iw = state.items.get(item_id, (0.0, 0.0))
+    dl, dm = declared_features(declared)
     return {
         "total_correct_log": math.log1p(state.total_correct),
         "total_wrong_log": math.log1p(state.total_wrong),
@@ -107,6 +123,8 @@ def dense_features(state: AbilityState, item_id: str, skills: tuple[str, ...],
         "recent_wrong": (len(state.recent) - rc) / window,
         "skill_recent_correct": src / skill_window,
         "skill_recent_wrong": (srn - src) / skill_window,
+        "declared_logit": dl,
+        "declared_missing": dm,
     }
 
 
@@ -118,28 +136,29 @@ def _skill_term(state: AbilityState, s: str, params: AbilityParams) -> float:
 
 
 def fixed_logit(state: AbilityState, item_id: str, skills: tuple[str, ...],
-                params: AbilityParams) -> float:
-    """The batch-fitted part of the logit (everything except ``theta``)."""
+                params: AbilityParams, declared: float | None = None) -> float:
+    """The batch-fitted part of the logit (everything except ``theta``). ``declared`` is the
+    item's declared difficulty, if known."""
     z = params.intercept + params.item.get(item_id, 0.0)
     for s in skills:
         z += _skill_term(state, s, params)
-    dense = dense_features(state, item_id, skills, params.window, params.skill_window)
+    dense = dense_features(state, item_id, skills, params.window, params.skill_window, declared)
     for name, value in dense.items():
         z += params.dense.get(name, 0.0) * value
     return z
 
 
 def predict(state: AbilityState, item_id: str, skills: tuple[str, ...],
-            params: AbilityParams) -> float:
+            params: AbilityParams, declared: float | None = None) -> float:
     """P(correct) for this learner on this item, before seeing the answer."""
-    return sigmoid(fixed_logit(state, item_id, skills, params) + state.theta)
+    return sigmoid(fixed_logit(state, item_id, skills, params, declared) + state.theta)
 
 
 def update(state: AbilityState, outcome: Outcome, params: AbilityParams) -> AbilityState:
     """The state after observing ``outcome`` (pure)."""
     y = outcome.value
     item, skills = outcome.item_id, outcome.skills
-    p = sigmoid(fixed_logit(state, item, skills, params) + state.theta)
+    p = sigmoid(fixed_logit(state, item, skills, params, outcome.declared) + state.theta)
     # One Newton step of Bayesian logistic regression on the learner's intercept (Laplace):
     # the posterior precision grows by the Fisher information p(1-p) of this answer.
     var = params.theta_prior_var if state.theta_var is None else state.theta_var
@@ -178,7 +197,8 @@ def ability_logit(state: AbilityState, params: AbilityParams) -> float:
     """
     skills = tuple(state.skills) or ("",)
     base = params.intercept + state.theta
-    dense = dense_features(state, "", (), params.window, params.skill_window)
+    # A typical item is declared medium (0.5: logit 0, not missing).
+    dense = dense_features(state, "", (), params.window, params.skill_window, 0.5)
     for name, value in dense.items():
         base += params.dense.get(name, 0.0) * value
     # A typical next item of skill s also carries that skill's recent-window features.

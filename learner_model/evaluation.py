@@ -50,7 +50,7 @@ def labelled(events: Iterable[Envelope]) -> list[Labelled]:
 
 
 def fit_params(train: Sequence[Labelled], config: FitConfig) -> ModelParams:
-    frame = outcomes_frame((lid, i, o.item_id, o.skills, o.value)
+    frame = outcomes_frame((lid, i, o.item_id, o.skills, o.value, o.declared)
                            for i, (lid, o) in enumerate(train))
     ability = fit_ability(frame, config)
     return ModelParams(ability.version, ability)
@@ -74,7 +74,7 @@ def replay(events: Iterable[Envelope], params: ModelParams,
         elif o is not None:
             if on_outcome is not None:
                 on_outcome(event, state)
-            z = fixed_logit(state.ability, o.item_id, o.skills, params.ability)
+            z = fixed_logit(state.ability, o.item_id, o.skills, params.ability, o.declared)
             r.p[MODEL].append(sigmoid(z + state.ability.theta))
             r.p[MODEL_NO_THETA].append(sigmoid(z))
             for b in baselines:
@@ -151,7 +151,7 @@ def _replay_log_loss(rows: Sequence[Labelled], params: ModelParams) -> float:
     y, p = [], []
     for lid, o in rows:
         s = states.get(lid) or AbilityState()
-        p.append(predict(s, o.item_id, o.skills, params.ability))
+        p.append(predict(s, o.item_id, o.skills, params.ability, o.declared))
         y.append(o.value)
         states[lid] = update(s, o, params.ability)
     from learner_model.metrics import log_losses

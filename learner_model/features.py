@@ -2,7 +2,8 @@
 
 The outcomes frame has one row per graded answer, in log order::
 
-    learner: str, seq: i64, item: str, skills: list[str], value: f64 (0..1)
+    learner: str, seq: i64, item: str, skills: list[str], value: f64 (0..1),
+    declared: f64 | null (the item's declared difficulty 0..1; optional column)
 
 Every feature describes the learner's history *before* the row (cumulative sums minus the
 row itself), with exactly the definitions of :func:`learner_model.ability.dense_features`;
@@ -18,7 +19,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
-from learner_model.ability import DENSE_FEATURES
+from learner_model.ability import DECLARED_CLIP, DENSE_FEATURES
 
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "learner": pl.String(),
@@ -26,20 +27,27 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "item": pl.String(),
     "skills": pl.List(pl.String()),
     "value": pl.Float64(),
+    "declared": pl.Float64(),
 }
 
+OutcomeRow = (tuple[str, int, str, tuple[str, ...], float]
+              | tuple[str, int, str, tuple[str, ...], float, float | None])
 
-def outcomes_frame(rows: Iterable[tuple[str, int, str, tuple[str, ...], float]]) -> pl.DataFrame:
-    """An outcomes frame from ``(learner, seq, item, skills, value)`` tuples."""
+
+def outcomes_frame(rows: Iterable[OutcomeRow]) -> pl.DataFrame:
+    """An outcomes frame from ``(learner, seq, item, skills, value[, declared])`` tuples."""
     learners, seqs, items, skills, values = [], [], [], [], []
-    for learner, seq, item, sk, value in rows:
-        learners.append(learner)
-        seqs.append(seq)
-        items.append(item)
-        skills.append(list(sk))
-        values.append(value)
+    declared: list[float | None] = []
+    for row in rows:
+        learners.append(row[0])
+        seqs.append(row[1])
+        items.append(row[2])
+        skills.append(list(row[3]))
+        values.append(row[4])
+        declared.append(row[5] if len(row) > 5 else None)
     return pl.DataFrame(
-        {"learner": learners, "seq": seqs, "item": items, "skills": skills, "value": values},
+        {"learner": learners, "seq": seqs, "item": items, "skills": skills, "value": values,
+         "declared": declared},
         schema=OUTCOME_SCHEMA,
     )
 
@@ -64,6 +72,10 @@ def feature_frame(outcomes: pl.DataFrame, window: int = 10, skill_window: int = 
     skill_wrong_log``.
     """
     df = outcomes.sort("seq").with_row_index("row")
+    if "declared" not in df.columns:
+        df = df.with_columns(declared=pl.lit(None, dtype=pl.Float64))
+    # Same definition as ability.declared_features: clipped logit, 0 and a flag when unknown.
+    clipped = pl.col("declared").clip(DECLARED_CLIP, 1.0 - DECLARED_CLIP)
     tc, tn = _before("value", ["learner"])
     ic, inn = _before("value", ["learner", "item"])
     rc, rn = _before("value", ["learner"], window)
@@ -74,6 +86,8 @@ def feature_frame(outcomes: pl.DataFrame, window: int = 10, skill_window: int = 
         item_wrong_log=(inn - ic).log1p(),
         recent_correct=rc / window,
         recent_wrong=(rn - rc) / window,
+        declared_logit=(clipped / (1.0 - clipped)).log().fill_null(0.0),
+        declared_missing=pl.col("declared").is_null().cast(pl.Float64),
     )
     exploded = df.select("row", "learner", "skills", "value").explode("skills").rename(
         {"skills": "skill"}).filter(pl.col("skill").is_not_null())

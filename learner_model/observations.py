@@ -54,11 +54,13 @@ MODEL_EVENT_TYPES: frozenset[str] = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """One graded answer: ``value`` in [0, 1] (score / max_score)."""
+    """One graded answer: ``value`` in [0, 1] (score / max_score). ``declared`` is the
+    item's declared difficulty (0..1) when the event carries one."""
 
     item_id: str
     skills: tuple[str, ...]
     value: float
+    declared: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +91,8 @@ def outcome_of(event: Envelope) -> Outcome | None:
     if isinstance(event, AssessmentSubmitted):
         p = event.payload
         skills = tuple(sorted(set(p.skills))) or (_default_skill(p.lesson_id, p.course_id),)
-        return Outcome(p.assessment_id, skills, min(1.0, p.score / p.max_score))
+        return Outcome(p.assessment_id, skills, min(1.0, p.score / p.max_score),
+                       p.declared_difficulty)
     if isinstance(event, LessonCompleted) and event.payload.score is not None:
         lesson = event.payload
         # A lesson score is one (coarser) answer on the lesson as an item.

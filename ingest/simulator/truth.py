@@ -67,6 +67,7 @@ class ItemTruth(_Truth):
     skill: str
     difficulty: float
     discrimination: float
+    declared_difficulty: float
 
 
 class CourseTruth(_Truth):
@@ -148,6 +149,7 @@ def ground_truth(config: SimulationConfig, world: World) -> GroundTruth:
                         skill=item.skill,
                         difficulty=item.difficulty,
                         discrimination=item.discrimination,
+                        declared_difficulty=item.declared_difficulty,
                     )
     courses = {
         c.course_id: CourseTruth(

@@ -89,6 +89,9 @@ class AssessmentItem:
     assessment_id: str
     lesson_id: str
     course_id: str
+    #: What the course author declares: a noisy view of ``difficulty`` on the catalog's 0..1
+    #: ``difficulty_score`` scale (same slope and noise as audio content).
+    declared_difficulty: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +106,11 @@ class Quiz:
     @property
     def skills(self) -> list[str]:
         return sorted({item.skill for item in self.items})
+
+    @property
+    def declared_difficulty(self) -> float:
+        """The quiz's declared difficulty: the mean of its items' declared scores."""
+        return round(sum(i.declared_difficulty for i in self.items) / len(self.items), 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +221,9 @@ def stream_seed(seed: int, stream: int, index: int = 0) -> int:
 
 
 STREAM_WORLD, STREAM_LEARNER, STREAM_DELIVERY, STREAM_CATALOG_EVENTS = 0, 1, 2, 3
+#: Declared item difficulties draw from their own stream so the rest of the world (and every
+#: event derived from it) is the same as before they were added.
+STREAM_DECLARED = 4
 
 
 def build_world(config: SimulationConfig) -> World:
@@ -221,7 +232,8 @@ def build_world(config: SimulationConfig) -> World:
     ids = random.Random(stream_seed(config.seed, STREAM_WORLD, 1))
     catalog = _build_catalog(config, rng, ids)
     failed = _build_failed_jobs(config, rng, ids, len(catalog))
-    courses = tuple(_build_course(rng, ids) for _ in range(config.course_count))
+    declared_rng = np.random.default_rng(stream_seed(config.seed, STREAM_DECLARED))
+    courses = tuple(_build_course(rng, ids, declared_rng) for _ in range(config.course_count))
     learners = tuple(_build_learner(config, i) for i in range(config.learners))
     return World(catalog, failed, courses, learners)
 
@@ -321,7 +333,8 @@ def _build_failed_jobs(
     )
 
 
-def _build_course(rng: np.random.Generator, ids: random.Random) -> Course:
+def _build_course(rng: np.random.Generator, ids: random.Random,
+                  declared_rng: np.random.Generator) -> Course:
     course_id = short_id(ids, "course")
     level = float(rng.normal(0.0, 0.7))
     topic = TOPICS[int(rng.integers(0, len(TOPICS)))]
@@ -340,11 +353,13 @@ def _build_course(rng: np.random.Generator, ids: random.Random) -> Course:
             quiz_id = short_id(ids, "quiz")
 
             quiz_items = tuple(
-                _item(rng, ids, skills[q % 2], lesson_level, quiz_id, lesson_id, course_id)
+                _item(rng, ids, declared_rng, skills[q % 2], lesson_level, quiz_id, lesson_id,
+                      course_id)
                 for q in range(int(rng.integers(5, 9)))
             )
             practice = tuple(
-                _item(rng, ids, skills[q % 2], lesson_level, None, lesson_id, course_id)
+                _item(rng, ids, declared_rng, skills[q % 2], lesson_level, None, lesson_id,
+                      course_id)
                 for q in range(int(rng.integers(4, 7)))
             )
             lessons.append(
@@ -365,6 +380,7 @@ def _build_course(rng: np.random.Generator, ids: random.Random) -> Course:
 def _item(
     rng: np.random.Generator,
     ids: random.Random,
+    declared_rng: np.random.Generator,
     skill: str,
     level: float,
     assessment_id: str | None,
@@ -374,14 +390,17 @@ def _item(
     """An item of a quiz, or (``assessment_id`` None) a single-question practice item that is
     its own assessment."""
     item_id = short_id(ids, "item")
+    difficulty = float(rng.normal(level, 0.6))
+    noise = float(declared_rng.normal(0.0, DECLARED_NOISE_SD))
     return AssessmentItem(
         item_id=item_id,
         skill=skill,
-        difficulty=float(rng.normal(level, 0.6)),
+        difficulty=difficulty,
         discrimination=float(rng.lognormal(0.0, 0.25)),
         assessment_id=assessment_id or item_id,
         lesson_id=lesson_id,
         course_id=course_id,
+        declared_difficulty=round(sigmoid(DECLARED_SLOPE * (difficulty + noise)), 2),
     )
 
 

@@ -56,6 +56,10 @@ class AssessmentSubmittedPayload(Payload):
     score: float = Field(ge=0, le=999_999)
     max_score: float = Field(gt=0, le=999_999)
     passing_score: float | None = Field(default=None, ge=0, le=100, description="Percent.")
+    # The author's difficulty of the assessment, on the catalog's 0..1 difficulty_score scale:
+    # a prior for the learner model's fitted item difficulty, not the truth.
+    declared_difficulty: float | None = Field(
+        default=None, ge=0, le=1, description="Declared difficulty, 0 (easy) .. 1 (hard).")
     attempt_number: int = Field(ge=1, le=10_000)
     time_taken: int | None = Field(default=None, ge=0, le=86_400 * 7, description="Seconds.")
     started_at: AwareDatetime | None = None

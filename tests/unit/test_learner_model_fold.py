@@ -3,6 +3,7 @@ events, same state, across serialisation); a small KT slice end to end."""
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from dataclasses import replace
@@ -10,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from learner_model.ability import DENSE_FEATURES, AbilityParams, AbilityState, dense_features
+from learner_model.ability import (
+    DENSE_FEATURES,
+    AbilityParams,
+    AbilityState,
+    dense_features,
+    predict,
+)
 from learner_model.ability import update as update_ability
 from learner_model.evaluation import MODEL, evaluate_streams
 from learner_model.features import feature_frame, outcomes_frame
@@ -43,14 +50,17 @@ KT = Settings().datasets_dir / "kt" / "statics"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 
-def _history(seed: int, n: int = 200) -> list[tuple[str, int, str, tuple[str, ...], float]]:
+def _history(seed: int, n: int = 200) -> list[
+        tuple[str, int, str, tuple[str, ...], float, float | None]]:
     rng = random.Random(seed)
     rows = []
     for i in range(n):
         skills = tuple(sorted(rng.sample(["a", "b", "c"], rng.choice([1, 1, 2]))))
         value = rng.choice([0.0, 1.0, 1.0, 0.5, 0.75])
+        # Declared difficulty: unknown, the clipped extremes, and ordinary values.
+        declared = rng.choice([None, None, 0.0, 1.0, 0.3, 0.5, 0.85])
         rows.append((rng.choice(["l1", "l2", "l3"]), i, rng.choice(["q1", "q2", "q3", "q4"]),
-                     skills, value))
+                     skills, value, declared))
     return rows
 
 
@@ -61,10 +71,12 @@ def test_polars_features_equal_online_features(seed: int) -> None:
     frame_rows, per_skill = feature_frame(outcomes_frame(rows), window=4, skill_window=3)
     states: dict[str, AbilityState] = {}
     skill_feats = {(r["row"], r["skill"]): r for r in per_skill.iter_rows(named=True)}
-    for (learner, _, item, skills, value), batch in zip(rows, frame_rows.iter_rows(named=True),
-                                                        strict=True):
+    assert frame_rows["declared_missing"].sum() > 0  # both cases are exercised
+    assert frame_rows["declared_logit"].abs().sum() > 0
+    for (learner, _, item, skills, value, declared), batch in zip(
+            rows, frame_rows.iter_rows(named=True), strict=True):
         state = states.get(learner, AbilityState())
-        online = dense_features(state, item, skills, 4, 3)
+        online = dense_features(state, item, skills, 4, 3, declared)
         for name in DENSE_FEATURES:
             assert batch[name] == pytest.approx(online[name], abs=1e-9), name
         for s in skills:
@@ -72,7 +84,7 @@ def test_polars_features_equal_online_features(seed: int) -> None:
             got = skill_feats[(batch["row"], s)]
             assert got["skill_correct_log"] == pytest.approx(__import__("math").log1p(c))
             assert got["skill_wrong_log"] == pytest.approx(__import__("math").log1p(w))
-        states[learner] = update_ability(state, Outcome(item, skills, value), params)
+        states[learner] = update_ability(state, Outcome(item, skills, value, declared), params)
 
 
 def _events(n: int, seed: int = 0) -> list[Envelope]:
@@ -98,6 +110,27 @@ def _events(n: int, seed: int = 0) -> list[Envelope]:
                                     learner_id="l", content_id="c",
                                     payload=LikePayload(content_characteristics=chars)))
     return out
+
+
+def test_declared_difficulty_is_learned_and_predicts_unseen_items() -> None:
+    """Items answered by nobody in training get their difficulty from the declared one."""
+    rng = random.Random(5)
+    true = {f"q{i}": rng.gauss(0.0, 1.2) for i in range(40)}
+    declared = {q: 1 / (1 + math.exp(-(d + rng.gauss(0, 0.3))))
+                for q, d in true.items()}
+    rows = []
+    for i in range(4000):
+        q = rng.choice(list(true))
+        p = 1 / (1 + math.exp(true[q]))
+        rows.append((f"l{rng.randrange(50)}", i, q, ("s",), float(rng.random() < p), declared[q]))
+    params = fit_ability(outcomes_frame(rows))
+    assert params.dense["declared_logit"] < -0.3  # harder declared, fewer correct answers
+    no_items = replace(params, item={})
+    easy = predict(AbilityState(), "new", ("s",), no_items, 0.1)
+    hard = predict(AbilityState(), "new", ("s",), no_items, 0.9)
+    unknown = predict(AbilityState(), "new", ("s",), no_items, None)
+    assert easy > unknown > hard
+    assert easy - hard > 0.2
 
 
 def _fitted_params() -> ModelParams:

@@ -150,6 +150,25 @@ def test_assessment_success_follows_ability_minus_difficulty(standard: Run) -> N
     assert spearmanr(gaps, scores).statistic > 0.25
 
 
+def test_assessments_declare_a_noisy_difficulty(standard: Run) -> None:
+    """Every assessment declares a difficulty: the mean of its items' declared scores, a noisy
+    but informative view of their true difficulty."""
+    truth = standard.truth
+    declared, true = [], []
+    for event in distinct(standard.events):
+        if event.event_type != "assessment.submitted":
+            continue
+        payload = event.payload
+        items = [truth.items[item_id] for item_id in payload.answers]  # type: ignore[attr-defined]
+        mean = round(sum(i.declared_difficulty for i in items) / len(items), 2)
+        assert payload.declared_difficulty == pytest.approx(mean)  # type: ignore[attr-defined]
+        declared.append(mean)
+        true.append(sum(i.difficulty for i in items) / len(items))
+    assert len(declared) > 100
+    rho = spearmanr(declared, true).statistic
+    assert 0.5 < rho < 0.999  # informative, but not the truth
+
+
 def test_skips_follow_hidden_preferences_and_difficulty(standard: Run) -> None:
     truth = standard.truth
     outcomes: dict[tuple[str, str], str] = {}
