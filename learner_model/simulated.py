@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from learner_model.ability import ability_logit
+from learner_model.ability import ability_logit, declared_features
 from learner_model.baselines import standard_baselines
 from learner_model.evaluation import fit_params, labelled, replay, report
 from learner_model.fit import FitConfig, fit_population_preferences
@@ -113,11 +113,17 @@ def evaluate_simulation(events: Sequence[Envelope], truth: Any, config: FitConfi
                 pref_corrs.append(_corr([a for a, _ in pairs], [b for _, b in pairs]))
     item_est, item_true = [], []
     by_assessment: dict[str, list[float]] = defaultdict(list)
+    declared: dict[str, list[float]] = defaultdict(list)
     for it in truth.items.values():
         by_assessment[it.assessment_id].append(it.difficulty)
+        declared[it.assessment_id].append(it.declared_difficulty)
+    # An assessment's estimated difficulty is its own item term plus what the declared
+    # difficulty (the prior) contributes; the simulator declares the mean of its items'.
+    w_declared = params.ability.dense.get("declared_logit", 0.0)
     for aid, diffs in by_assessment.items():
         if aid in params.ability.item:
-            item_est.append(-params.ability.item[aid])
+            prior, _missing = declared_features(float(np.mean(declared[aid])))
+            item_est.append(-(params.ability.item[aid] + w_declared * prior))
             item_true.append(float(np.mean(diffs)))
     curve_out = {str(n): {"learners": len(v), "pearson": _corr([a for a, _ in v],
                                                                [b for _, b in v])}
