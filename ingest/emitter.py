@@ -16,6 +16,7 @@ stay in one partition and keep their order.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -88,3 +89,18 @@ class Emitter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def produce(settings: Settings, events: Iterable[Envelope]) -> int:
+    """Send ``events`` to their topics (created if missing), in order, and wait for every
+    acknowledgement; return how many were sent."""
+    from ingest.topics import ensure_topics
+
+    ensure_topics(settings)
+    sent = 0
+    with Emitter(settings) as emitter:
+        for event in events:
+            emitter.send(event)
+            sent += 1
+        emitter.flush()
+    return sent

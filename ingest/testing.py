@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -15,27 +14,14 @@ from kafka import KafkaConsumer
 
 from ingest.backoff import Backoff
 from ingest.consumer import IngestConsumer
-from ingest.emitter import Emitter
 from ingest.runner import run_ingest
 from ingest.summary import IngestSummary
 from ingest.topics import ensure_topics
-from learnstream.contracts import LOG_TABLES, Envelope, Topic
+from learnstream.contracts import LOG_TABLES, Topic
 from learnstream.db import connect
 from learnstream.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-def produce(settings: Settings, events: Iterable[Envelope]) -> int:
-    """Send ``events`` and wait for every acknowledgement; return how many were sent."""
-    ensure_topics(settings)
-    sent = 0
-    with Emitter(settings) as emitter:
-        for event in events:
-            emitter.send(event)
-            sent += 1
-        emitter.flush()
-    return sent
 
 
 def ingest_until_idle(

@@ -23,14 +23,6 @@ def write_jsonl(events: Iterable[Envelope], path: Path) -> int:
 
 def produce(events: Iterable[Envelope], settings: Settings) -> int:
     """Send ``events`` to their topics (created if missing), in order; return how many."""
-    from ingest.emitter import Emitter
-    from ingest.topics import ensure_topics
+    from ingest.emitter import produce as send_all
 
-    ensure_topics(settings)
-    count = 0
-    with Emitter(settings) as emitter:
-        for event in events:
-            emitter.send(event)
-            count += 1
-        emitter.flush()
-    return count
+    return send_all(settings, events)

@@ -12,7 +12,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from ingest.testing import ingest_until_idle, logged_event_ids, produce, start_ingest_process
+from ingest.emitter import produce
+from ingest.testing import ingest_until_idle, logged_event_ids, start_ingest_process
 from learnstream.db import connect, libpq_url
 from learnstream.settings import Settings
 from tests.examples import all_examples, example

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ingest.emitter import produce
 from ingest.rows import FAMILY_COLUMNS
-from ingest.testing import ingest_until_idle, log_rows, logged_event_ids, produce
+from ingest.testing import ingest_until_idle, log_rows, logged_event_ids
 from learnstream.contracts import EVENT_TOPICS, EVENT_TYPES, LOG_TABLES, Topic
 from learnstream.settings import Settings
 from tests.examples import all_examples, example
