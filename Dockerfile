@@ -1,7 +1,7 @@
 # One image for every Learnstream service (ingest, projector, API, migrations); compose.yaml
 # picks the command. Kafka and PostgreSQL come from their own images there.
 FROM python:3.11-slim
-WORKDIR /app
+WORKDIR /srv/learnstream
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./
 COPY learnstream ./learnstream
@@ -9,6 +9,10 @@ COPY ingest ./ingest
 COPY projections ./projections
 COPY learner_model ./learner_model
 COPY warehouse ./warehouse
+COPY simulator ./simulator
+COPY devstack ./devstack
+COPY app ./app
+COPY testing ./testing
 COPY migrations ./migrations
 RUN pip install --no-cache-dir .
 USER nobody

@@ -37,13 +37,13 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
+from devstack import ensure_stack
 from ingest.emitter import Emitter
-from ingest.testing import start_ingest_process
 from ingest.topics import ensure_topics, topic_names
 from learnstream.contracts import LOG_TABLES, encode_event
 from learnstream.db import libpq_url, migrate
 from learnstream.settings import Settings
-from learnstream.stack import ensure_stack
+from testing.ingest import start_ingest_process
 from tests.examples import example
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,8 +212,9 @@ def main() -> None:
     base = Settings()
     ensure_stack(base)
     tag = uuid.uuid4().hex[:8]
-    settings = base.model_copy(update={"topic_namespace": f"bench{tag}.",
-                                       "consumer_group": f"bench-{tag}"})
+    settings = base.with_part(
+        topic_namespace=f"bench{tag}.", ingest={"consumer_group": f"bench-{tag}"}
+    )
     ingest_db, copy_db = f"ls_bench_ingest_{tag}", f"ls_bench_copy_{tag}"
     try:
         settings = fresh_database(settings, ingest_db)

@@ -58,7 +58,7 @@ def _fit_predict(x: sparse.csr_matrix, value: NDArray[np.float64], train: NDArra
 
 
 def run(learners: int, days: int, seed: int, resamples: int = 500) -> dict[str, Any]:
-    from ingest.simulator import Simulation, SimulationConfig
+    from simulator import Simulation, SimulationConfig
 
     config = SimulationConfig(learners=learners, days=days, seed=seed,
                               start=datetime(2025, 1, 1, tzinfo=UTC))
@@ -116,8 +116,8 @@ DECLARED_COLUMNS = ("declared_logit", "declared_missing")
 
 def run_declared(learners: int, days: int, seed: int, resamples: int = 500) -> dict[str, Any]:
     """Same split and fit, with vs without the declared-difficulty dense features."""
-    from ingest.simulator import Simulation, SimulationConfig
     from learner_model.observations import learner_key, outcome_of
+    from simulator import Simulation, SimulationConfig
 
     config = SimulationConfig(learners=learners, days=days, seed=seed,
                               start=datetime(2025, 1, 1, tzinfo=UTC))

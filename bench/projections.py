@@ -5,7 +5,7 @@
 
 For each size, in a fresh database:
 
-1. ``--base`` events (default 200k) come from the simulator (``ingest.simulator``, realistic
+1. ``--base`` events (default 200k) come from the simulator (``simulator``, realistic
    mix, duplicates and late events included) and are appended with ``append_batch``; the log
    is then grown to the size by copying those rows with set-based SQL under new event ids and
    suffixed session/learner ids (``~k``), so the mix and per-learner shape stay the same.
@@ -46,18 +46,18 @@ from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
+from devstack import ensure_stack
 from ingest.appender import append_batch
 from ingest.rows import SourceOffset, columns_of
-from ingest.simulator import Simulation, SimulationConfig, default_start
 from learnstream.contracts import LOG_TABLES, Envelope, Topic
 from learnstream.db import connect, libpq_url, migrate
 from learnstream.settings import Settings
-from learnstream.stack import ensure_stack
 from projections.fold import replay_rebuild
 from projections.log_reader import frontier
 from projections.projection import Projection, Store
 from projections.rebuild import rebuild
 from projections.runner import default_projections, run_projections
+from simulator import Simulation, SimulationConfig, default_start
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -291,7 +291,7 @@ def bench_lag(settings: Settings, rate: int, seconds: float, batch: int) -> dict
         append_events(db, warm)
         wait_readable(db)
         projections = default_projections()
-        fast = db.model_copy(update={"projection_poll_ms": 200})
+        fast = db.with_part(projections={"poll_ms": 200})
         run_projections(fast, projections, until_caught_up=True)
         family_of = {p.name: p.families for p in projections}
         stop = threading.Event()

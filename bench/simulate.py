@@ -22,13 +22,13 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ingest.simulator import Simulation, SimulationConfig
 from learnstream.contracts import (
     ContentCharacteristics,
     PlaybackHeartbeat,
     PlaybackPayload,
     encode_event,
 )
+from simulator import Simulation, SimulationConfig
 
 RESULTS = Path(__file__).parent / "results"
 START = datetime(2025, 3, 3, tzinfo=UTC)

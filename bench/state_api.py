@@ -42,7 +42,7 @@ PORT = 8097
 def _settings() -> Settings:
     base = Settings()
     url = make_conninfo(libpq_url(base.resolved_database_url), dbname=DB)
-    from tests.databases import to_url
+    from testing.databases import to_url
 
     return base.model_copy(update={"database_url": to_url(url)})
 
@@ -58,7 +58,7 @@ def _fresh_database(base: Settings) -> Settings:
 
 
 def _load(settings: Settings, learners: int, days: int) -> list[str]:
-    from ingest.simulator import Simulation, SimulationConfig
+    from simulator import Simulation, SimulationConfig
 
     sim = Simulation(SimulationConfig(learners=learners, days=days, seed=5,
                                       start=datetime(2025, 1, 1, tzinfo=UTC)))

@@ -30,10 +30,11 @@ from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
+from devstack import ensure_stack
+
 # This script is called warehouse.py: put the repository first so `warehouse` is the package.
 from learnstream.db import connect, libpq_url, migrate
 from learnstream.settings import Settings
-from learnstream.stack import ensure_stack
 from warehouse import catalog
 from warehouse.export import export_log
 from warehouse.jobs import run_job
@@ -169,7 +170,7 @@ def run(events: int, transports: list[str], export_sample: int) -> dict[str, Any
         export: dict[str, Any] = {}
         batch_rows = 200_000
         for transport in transports:
-            target = settings.model_copy(update={"warehouse_dir": workdir / f"x-{transport}"})
+            target = settings.with_part(warehouse={"dir": workdir / f"x-{transport}"})
             result = export_log(
                 target, transport=transport,  # type: ignore[arg-type]
                 batch_rows=batch_rows, max_batches=max(1, export_sample // batch_rows),
@@ -179,17 +180,17 @@ def run(events: int, transports: list[str], export_sample: int) -> dict[str, Any
                 "rows_per_second": round(result.rows_per_second),
             }
             console.print(f"export via {transport}: {result.rows_per_second:,.0f} rows/s")
-            shutil.rmtree(target.warehouse_dir)
+            shutil.rmtree(target.warehouse.dir)
         fastest = max(export, key=lambda t: export[t]["rows_per_second"])
         report["export_sample"] = export
-        wh = settings.model_copy(update={"warehouse_dir": workdir / "warehouse"})
+        wh = settings.with_part(warehouse={"dir": workdir / "warehouse"})
         full = export_log(wh, transport=fastest, batch_rows=batch_rows)  # type: ignore[arg-type]
         report["export_full"] = {
             "transport": fastest, "rows": full.rows, "seconds": round(full.seconds, 1),
             "rows_per_second": round(full.rows_per_second),
         }
         console.print(f"full export: {full.rows:,} rows, {full.rows_per_second:,.0f} rows/s")
-        layout = WarehouseLayout(wh.warehouse_dir)
+        layout = WarehouseLayout(wh.warehouse.dir)
         con = catalog.open(wh)
         duck_s, duck = _timed(lambda: content_engagement_duckdb(con), repeat=2)
         con.close()

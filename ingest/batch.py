@@ -61,8 +61,8 @@ class DecodeRules:
     @classmethod
     def from_settings(cls, settings: Settings) -> DecodeRules:
         return cls(
-            max_bytes=settings.max_event_bytes,
-            max_future_skew=timedelta(seconds=settings.max_future_skew_seconds),
+            max_bytes=settings.ingest.max_event_bytes,
+            max_future_skew=timedelta(seconds=settings.ingest.max_future_skew_seconds),
         )
 
 

@@ -106,7 +106,7 @@ def consumer_group_for(settings: Settings, topic: Topic) -> str:
     they are idempotent, but wasted work). Separate groups rebalance only among the
     processes that consume the same topic.
     """
-    return f"{settings.consumer_group}.{topic.value.rsplit('.', 1)[-1]}"
+    return f"{settings.ingest.consumer_group}.{topic.value.rsplit('.', 1)[-1]}"
 
 
 class IngestConsumer:
@@ -126,7 +126,7 @@ class IngestConsumer:
         #: Set when the consumer must stop (fatal error in a handler).
         self.failed = anyio.Event()
         self.failure: BaseException | None = None
-        self._backoff = backoff or Backoff(maximum=settings.ingest_retry_max_seconds)
+        self._backoff = backoff or Backoff(maximum=settings.ingest.retry_max_seconds)
         self._rules = DecodeRules.from_settings(settings)
         self._writer_factory = writer_factory or self._log_writer
         self._writers: dict[Topic, BatchWriter] = {}
@@ -161,8 +161,8 @@ class IngestConsumer:
             batch=True,
             group_id=consumer_group_for(self.settings, topic),
             auto_offset_reset="earliest",
-            max_records=self.settings.batch_max_records,
-            batch_timeout_ms=self.settings.batch_timeout_ms,
+            max_records=self.settings.ingest.batch_max_records,
+            batch_timeout_ms=self.settings.ingest.batch_timeout_ms,
             # A batch may wait for the database much longer than aiokafka's default 5 min
             # poll interval; past it the group reassigns the partitions, which is safe
             # (uncommitted, idempotent) but churns. One hour keeps the member in place.

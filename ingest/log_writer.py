@@ -44,7 +44,7 @@ class LogWriter:
         stopping: threading.Event | None = None,
     ) -> None:
         self._settings = settings
-        self._backoff = backoff or Backoff(maximum=settings.ingest_retry_max_seconds)
+        self._backoff = backoff or Backoff(maximum=settings.ingest.retry_max_seconds)
         self._stopping = stopping or threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
 
@@ -72,7 +72,7 @@ class LogWriter:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             conn = connect(self._settings)
-            role = self._settings.ingest_db_role
+            role = self._settings.ingest.db_role
             if role:
                 try:
                     # Least privilege: INSERT on the log, nothing else (migration 0002).

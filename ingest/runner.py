@@ -40,7 +40,7 @@ async def run_ingest(
     stop = stop or anyio.Event()
     _install_signal_handlers(stop)
     await consumer.broker.start()
-    log.info("ingest started", extra={"group": settings.consumer_group,
+    log.info("ingest started", extra={"group": settings.ingest.consumer_group,
                                        "topics": [s.topic_names for s in _subscribers(consumer)]})
     try:
         async with anyio.create_task_group() as tasks:

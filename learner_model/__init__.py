@@ -3,7 +3,6 @@ its batch refit and benchmark, the ``learner_model_state`` projection and the st
 
 What the recommender imports: :class:`LearnerStateClient` (or :class:`AsyncLearnerStateClient`)
 and :class:`LearnerStateResponse`.
-What the projections runner imports: :func:`projections`.
 """
 
 from __future__ import annotations
@@ -22,7 +21,6 @@ from learner_model.state import LearnerState, ModelParams, StateView, fold, view
 if TYPE_CHECKING:
     from learner_model.async_client import AsyncLearnerStateClient
     from learner_model.client import LearnerStateClient, LearnerStateResponse
-    from projections.projection import Projection
 
 __all__ = [
     "AbilityParams",
@@ -38,16 +36,8 @@ __all__ = [
     "StateUnavailable",
     "StateView",
     "fold",
-    "projections",
     "view",
 ]
-
-
-def projections() -> list[Projection]:
-    """The projections this stage adds to the runner (``learnstream project``)."""
-    from learner_model.projection import LearnerModelProjection
-
-    return [LearnerModelProjection()]
 
 
 def __getattr__(name: str) -> object:

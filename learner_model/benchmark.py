@@ -1,14 +1,17 @@
 """The model-quality benchmark behind ``learnstream model evaluate`` and
-``bench/model_quality.py``: real KT datasets and a simulated run, model vs baselines."""
+``python -m bench.model_quality``: real KT datasets and a simulated run, model vs baselines."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from rich.console import Console
 
 from learner_model.evaluation import MODEL, MODEL_NO_THETA, evaluate_streams, labelled, tune
 from learner_model.fit import FitConfig
@@ -43,8 +46,8 @@ def evaluate_kt(name: str, train_path: Path, test_path: Path, *, tune_grid: bool
 
 def evaluate_simulated(learners: int, days: int, seed: int, *, resamples: int = 200,
                        progress: Progress = lambda _: None) -> dict[str, Any]:
-    from ingest.simulator import Simulation, SimulationConfig
     from learner_model.simulated import evaluate_simulation
+    from simulator import Simulation, SimulationConfig
 
     sim = Simulation(SimulationConfig(learners=learners, days=days, seed=seed,
                                       start=datetime(2025, 1, 1, tzinfo=UTC)))
@@ -118,3 +121,28 @@ def write_results(results: list[dict[str, Any]], out_dir: Path, stem: str) -> tu
     js.write_text(json.dumps(results, indent=2, default=str))
     md.write_text(markdown(results))
     return js, md
+
+
+def run_benchmark(kt_root: Path, out_dir: Path, *, quick: bool, console: Console) -> Path:
+    """The full benchmark: Statics 2011 and ASSISTments 2009 from ``kt_root``, then a
+    simulated run; results written to ``out_dir`` (a quick run never overwrites the full
+    run's results). Returns the JSON file."""
+    out = "model_quality_quick" if quick else "model_quality"
+    results = []
+    t0 = time.perf_counter()
+    for name in ("statics", "assistments09"):
+        folder = kt_root / name
+        with console.status(f"{name}: tuning, fitting and replaying"):
+            res = evaluate_kt(name, folder / "train.tsv", folder / "test.tsv",
+                              tune_grid=not quick, limit_learners=100 if quick else None,
+                              progress=console.log)
+        results.append(res)
+        write_results(results, out_dir, out)  # keep what is done if a later step fails
+        m = res["overall"]["learner-model"]
+        console.log(f"{name}: AUC {m['auc']:.4f} log-loss {m['log_loss']:.4f} ECE {m['ece']:.4f}")
+    with console.status("simulated run"):
+        results.append(evaluate_simulated(100 if quick else 400, 20 if quick else 40, 11,
+                                          progress=console.log))
+    js, md = write_results(results, out_dir, out)
+    console.print(f"wrote {js} and {md} in {time.perf_counter() - t0:.0f} s")
+    return js

@@ -56,12 +56,11 @@ def evaluate(
 
     console = Console()
     if kt_file is None:
-        import runpy
-        import sys
+        from learner_model.benchmark import run_benchmark
+        from learnstream.settings import load_settings
 
-        # The full benchmark lives in the repository's bench/ (run from a checkout).
-        sys.argv = ["bench.model_quality", *(["--quick"] if quick else [])]
-        runpy.run_module("bench.model_quality", run_name="__main__")
+        kt_root = load_settings().learner_model.datasets_dir / "kt"
+        run_benchmark(kt_root, out, quick=quick, console=console)
         return
     train, test = kt_file, kt_test
     if test is None:
@@ -83,8 +82,8 @@ def evaluate(
 
 
 def serve(
-    host: str | None = typer.Option(None, help="Default: settings.serve_host."),
-    port: int | None = typer.Option(None, help="Default: settings.serve_port."),
+    host: str | None = typer.Option(None, help="Default: settings.learner_model.serve_host."),
+    port: int | None = typer.Option(None, help="Default: settings.learner_model.serve_port."),
 ) -> None:
     """Serve the read-only learner-state API (OpenAPI at /docs)."""
     import uvicorn
@@ -93,8 +92,9 @@ def serve(
     from learnstream.settings import load_settings
 
     settings = load_settings()
-    uvicorn.run(create_app(settings), host=host or settings.serve_host,
-                port=port or settings.serve_port, log_level="warning", access_log=False)
+    part = settings.learner_model
+    uvicorn.run(create_app(settings), host=host or part.serve_host, port=port or part.serve_port,
+                log_level="warning", access_log=False)
 
 
 @learner_app.command("explain")

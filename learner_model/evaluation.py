@@ -14,8 +14,7 @@ import numpy as np
 
 from learner_model.ability import fixed_logit, sigmoid
 from learner_model.baselines import Labelled, standard_baselines
-from learner_model.features import outcomes_frame
-from learner_model.fit import FitConfig, fit_ability
+from learner_model.fit import FitConfig, fit_params, labelled
 from learner_model.metrics import bootstrap_by_learner, scores
 from learner_model.observations import learner_key, outcome_of
 from learner_model.state import LearnerState, ModelParams, fold
@@ -38,22 +37,6 @@ class Replay:
     fold_seconds: float = 0.0
     folds: int = 0
     states: dict[str, LearnerState] = field(default_factory=dict)
-
-
-def labelled(events: Iterable[Envelope]) -> list[Labelled]:
-    out: list[Labelled] = []
-    for e in events:
-        o = outcome_of(e)
-        if o is not None:
-            out.append((learner_key(e), o))
-    return out
-
-
-def fit_params(train: Sequence[Labelled], config: FitConfig) -> ModelParams:
-    frame = outcomes_frame((lid, i, o.item_id, o.skills, o.value, o.declared)
-                           for i, (lid, o) in enumerate(train))
-    ability = fit_ability(frame, config)
-    return ModelParams(ability.version, ability)
 
 
 def replay(events: Iterable[Envelope], params: ModelParams,

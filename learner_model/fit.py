@@ -7,6 +7,7 @@ weight 0.3), which is the maximum-likelihood treatment of a binomial proportion.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -14,7 +15,11 @@ import polars as pl
 from sklearn.linear_model import LogisticRegression
 
 from learner_model.ability import DENSE_FEATURES, AbilityParams
-from learner_model.features import Vocabulary, design_matrix, feature_frame
+from learner_model.baselines import Labelled
+from learner_model.features import Vocabulary, design_matrix, feature_frame, outcomes_frame
+from learner_model.observations import learner_key, outcome_of, signal_of
+from learner_model.state import ModelParams
+from learnstream.contracts import Envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +110,29 @@ def fit_population_preferences(signals: pl.DataFrame) -> tuple[dict[str, float],
     return (dict(zip(by_key["keys"].to_list(), by_key["strength"].to_list(), strict=True)),
             dict(zip(by_type["content_type"].to_list(), by_type["strength"].to_list(),
                      strict=True)))
+
+
+def labelled(events: Iterable[Envelope]) -> list[Labelled]:
+    out: list[Labelled] = []
+    for e in events:
+        o = outcome_of(e)
+        if o is not None:
+            out.append((learner_key(e), o))
+    return out
+
+
+def fit_params(train: Sequence[Labelled], config: FitConfig) -> ModelParams:
+    frame = outcomes_frame((lid, i, o.item_id, o.skills, o.value, o.declared)
+                           for i, (lid, o) in enumerate(train))
+    ability = fit_ability(frame, config)
+    return ModelParams(ability.version, ability)
+
+
+def fit_model(train: Sequence[Envelope], config: FitConfig) -> ModelParams:
+    params = fit_params(labelled(train), config)
+    rows = [(list(s.keys), s.content_type, s.strength)
+            for s in (signal_of(e) for e in train) if s is not None]
+    signals = pl.DataFrame(rows, schema={"keys": pl.List(pl.String), "content_type": pl.String,
+                                         "strength": pl.Float64}, orient="row")
+    pop, pop_types = fit_population_preferences(signals)
+    return ModelParams(params.version, params.ability, pop, pop_types)

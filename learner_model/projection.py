@@ -105,6 +105,8 @@ class LearnerModelProjection(Projection):
     name: ClassVar[str] = "learner_model"
     # 2: anonymous session history counts for the learner after ``learner.identified``.
     version: ClassVar[int] = 2
+    # The online update folds answers in log order (see Projection.order_independent).
+    order_independent: ClassVar[bool] = False
     # The identification events re-key sessions; the fold itself ignores them.
     event_types: ClassVar[frozenset[str]] = MODEL_EVENT_TYPES | {IDENTIFIED}
     tables: ClassVar[tuple[ReadTable, ...]] = (

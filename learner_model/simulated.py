@@ -12,14 +12,13 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-import polars as pl
 
 from learner_model.ability import ability_logit, declared_features
 from learner_model.baselines import standard_baselines
-from learner_model.evaluation import fit_params, labelled, replay, report
-from learner_model.fit import FitConfig, fit_population_preferences
-from learner_model.observations import learner_key, signal_of
-from learner_model.state import LearnerState, ModelParams, view
+from learner_model.evaluation import replay, report
+from learner_model.fit import FitConfig, fit_model, labelled
+from learner_model.observations import learner_key
+from learner_model.state import LearnerState, view
 from learnstream.contracts import Envelope
 
 #: Snapshots of a learner's estimate after this many graded answers (new-learner curve).
@@ -37,16 +36,6 @@ def dedupe(events: Sequence[Envelope]) -> list[Envelope]:
             seen.add(e.event_id)
             out.append(e)
     return out
-
-
-def fit_model(train: Sequence[Envelope], config: FitConfig) -> ModelParams:
-    params = fit_params(labelled(train), config)
-    rows = [(list(s.keys), s.content_type, s.strength)
-            for s in (signal_of(e) for e in train) if s is not None]
-    signals = pl.DataFrame(rows, schema={"keys": pl.List(pl.String), "content_type": pl.String,
-                                         "strength": pl.Float64}, orient="row")
-    pop, pop_types = fit_population_preferences(signals)
-    return ModelParams(params.version, params.ability, pop, pop_types)
 
 
 def _corr(a: Sequence[float], b: Sequence[float]) -> float:

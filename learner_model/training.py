@@ -8,11 +8,9 @@ from typing import Any
 
 from psycopg import sql
 
-from learner_model.evaluation import labelled
-from learner_model.fit import FitConfig
+from learner_model.fit import FitConfig, fit_model, labelled
 from learner_model.observations import MODEL_EVENT_TYPES
 from learner_model.queries import LEARNER_EVENTS, TRAINING_EVENTS
-from learner_model.simulated import fit_model
 from learner_model.state import ModelParams
 from learner_model.store import save_params
 from learnstream.contracts import EVENT_TYPES, LOG_TABLES, Envelope, topic_for

@@ -1,31 +1,110 @@
 """The one typed settings object, read from ``LEARNSTREAM_*`` environment variables.
 
-Everything that can be configured is here; code elsewhere receives a ``Settings`` instance
+Everything that can be configured is here, with a typed part per stage
+(``settings.ingest``, ``settings.projections``, ``settings.learner_model``,
+``settings.warehouse``, ``settings.devstack``). Code elsewhere receives a ``Settings`` instance
 (tests build one directly) and never reads the environment itself.
+
+The kernel owns the shape of every part, so that one object can be read from the environment
+in one place without the kernel importing a stage. A part's variables are spelled with a
+double underscore: ``LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=500``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: The checkout (or installed tree) root: the folder holding ``pyproject.toml`` when run from
+#: a checkout. Default paths hang from here, never from the working directory, so commands and
+#: notebooks see the same stack and warehouse from any folder.
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
 #: Where `learnstream stack up` keeps jars, data and logs (ignored by git).
-DEFAULT_STACK_DIR = Path.cwd() / ".stack"
+DEFAULT_STACK_DIR = PROJECT_ROOT / ".stack"
 
 #: The public knowledge-tracing datasets sit in ``shared/datasets`` beside a checkout.
-DEFAULT_DATASETS_DIR = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DEFAULT_DATASETS_DIR = PROJECT_ROOT.parent / "shared" / "datasets"
 
 LOCAL_KAFKA_BOOTSTRAP = "localhost:9092"
 LOCAL_PG_PORT = 55432
 LOCAL_DATABASE_URL = f"postgresql://learnstream@127.0.0.1:{LOCAL_PG_PORT}/learnstream"
 
 
-class Settings(BaseSettings):
-    """Runtime configuration for every stage."""
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
-    model_config = SettingsConfigDict(env_prefix="LEARNSTREAM_", extra="ignore", frozen=True)
+
+class IngestSettings(_Part):
+    """Kafka -> log: limits, batching, retries, the database role."""
+
+    consumer_group: str = Field(
+        default="learnstream-ingest",
+        description="Prefix of the consumer groups, one per topic (`<group>.behavior`, ...).",
+    )
+    max_event_bytes: int = Field(
+        default=64 * 1024, description="Messages larger than this are dead-lettered."
+    )
+    max_future_skew_seconds: int = Field(
+        default=24 * 3600,
+        description="`occurred_at` further than this in the future is dead-lettered.",
+    )
+    batch_max_records: int = Field(default=2000, description="Most messages per batch.")
+    batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
+    retry_max_seconds: float = Field(
+        default=30.0,
+        description="Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.",
+    )
+    db_role: str = Field(
+        default="learnstream_ingest",
+        description="Role the ingest connection switches to (SET ROLE) for least privilege; "
+        "empty: keep the login user's privileges.",
+    )
+
+
+class ProjectionSettings(_Part):
+    """The projector: batch size and the fallback poll."""
+
+    batch_size: int = Field(default=5000, description="Log rows a projection reads per batch.")
+    poll_ms: int = Field(
+        default=1000, description="Longest wait for new log rows when NOTIFY stays silent."
+    )
+
+
+class LearnerModelSettings(_Part):
+    """The learner-state API and the model evaluation datasets."""
+
+    serve_host: str = Field(default="127.0.0.1", description="State API listen address.")
+    serve_port: int = Field(default=8088, description="State API port.")
+    datasets_dir: Path = Field(
+        default=DEFAULT_DATASETS_DIR,
+        description="Folder holding kt/assistments09 and kt/statics (model evaluation).",
+    )
+
+
+class WarehouseSettings(_Part):
+    """Where the Parquet tree, manifest and DuckDB catalog live."""
+
+    dir: Path = Field(
+        default=DEFAULT_STACK_DIR / "warehouse",
+        description="Parquet tree, manifest and DuckDB file of the warehouse (ignored by git).",
+    )
+
+
+class DevstackSettings(_Part):
+    """The local development stack (Kafka + PostgreSQL) started by `learnstream stack up`."""
+
+    dir: Path = Field(default=DEFAULT_STACK_DIR, description="Local stack state folder.")
+
+
+class Settings(BaseSettings):
+    """Runtime configuration: the shared connections, then one typed part per stage."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEARNSTREAM_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
 
     kafka_bootstrap: str | None = Field(
         default=None,
@@ -35,55 +114,17 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (libpq form). Unset: the local stack's server.",
     )
-    stack_dir: Path = Field(default=DEFAULT_STACK_DIR, description="Local stack state folder.")
-    datasets_dir: Path = Field(
-        default=DEFAULT_DATASETS_DIR,
-        description="Folder holding kt/assistments09 and kt/statics (model evaluation).",
-    )
     topic_namespace: str = Field(
         default="",
         description="Optional prefix for every topic (tests isolate runs with it). "
         "Empty in production: topics are exactly `learnstream.*`.",
     )
-    consumer_group: str = Field(default="learnstream-ingest")
 
-    # Ingest limits and batching
-    max_event_bytes: int = Field(
-        default=64 * 1024, description="Messages larger than this are dead-lettered."
-    )
-    max_future_skew_seconds: int = Field(
-        default=24 * 3600,
-        description="`occurred_at` further than this in the future is dead-lettered.",
-    )
-    batch_max_records: int = Field(default=2000)
-    batch_timeout_ms: int = Field(default=200)
-    ingest_retry_max_seconds: float = Field(
-        default=30.0,
-        description="Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.",
-    )
-    ingest_db_role: str = Field(
-        default="learnstream_ingest",
-        description="Role the ingest connection switches to (SET ROLE) for least privilege; "
-        "empty: keep the login user's privileges.",
-    )
-
-    # Warehouse
-    warehouse_dir: Path = Field(
-        default=DEFAULT_STACK_DIR / "warehouse",
-        description="Parquet tree, manifest and DuckDB file of the warehouse (ignored by git).",
-    )
-
-    # Projections
-    projection_batch_size: int = Field(
-        default=5000, description="Log rows a projection reads per transaction."
-    )
-    projection_poll_ms: int = Field(
-        default=1000, description="Longest wait for new log rows when NOTIFY stays silent."
-    )
-
-    # Serving
-    serve_host: str = "127.0.0.1"
-    serve_port: int = 8088
+    ingest: IngestSettings = IngestSettings()
+    projections: ProjectionSettings = ProjectionSettings()
+    learner_model: LearnerModelSettings = LearnerModelSettings()
+    warehouse: WarehouseSettings = WarehouseSettings()
+    devstack: DevstackSettings = DevstackSettings()
 
     @property
     def uses_local_stack(self) -> bool:
@@ -105,7 +146,53 @@ class Settings(BaseSettings):
         """The physical topic for a logical name such as ``learnstream.behavior``."""
         return f"{self.topic_namespace}{name}"
 
+    def with_part(self, **parts: object) -> Settings:
+        """A copy with some fields of some parts replaced:
+        ``settings.with_part(ingest={"batch_max_records": 10})``."""
+        update: dict[str, object] = {}
+        for name, changes in parts.items():
+            current = getattr(self, name)
+            if isinstance(current, BaseModel) and isinstance(changes, dict):
+                update[name] = current.model_copy(update=changes)
+            else:
+                update[name] = changes
+        return self.model_copy(update=update)
+
 
 def load_settings() -> Settings:
     """Read settings from the environment (the only place that does)."""
     return Settings()
+
+
+def setting_variables() -> list[tuple[str, str, str]]:
+    """Every environment variable ``Settings`` reads: (name, default, description), in
+    declaration order; the operations docs' settings table is generated from this."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            for part_name, part_field in annotation.model_fields.items():
+                rows.append(
+                    (
+                        f"LEARNSTREAM_{name.upper()}__{part_name.upper()}",
+                        _shown_default(part_field.default),
+                        part_field.description or "",
+                    )
+                )
+        else:
+            rows.append(
+                (f"LEARNSTREAM_{name.upper()}", _shown_default(field.default),
+                 field.description or "")
+            )
+    return rows
+
+
+def _shown_default(value: object) -> str:
+    if value is None:
+        return "unset"
+    if isinstance(value, Path):
+        try:
+            return f"<checkout>/{value.relative_to(PROJECT_ROOT)}"
+        except ValueError:
+            return f"<checkout>/../{value.relative_to(PROJECT_ROOT.parent)}"
+    return str(value) if value != "" else "empty"

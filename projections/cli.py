@@ -3,26 +3,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 import typer
 
-if TYPE_CHECKING:
-    from projections.projection import Projection
-
-
-def all_projections() -> list[Projection]:
-    """Every projection the projector runs: ours plus other stages' (see composition)."""
-    from projections.composition import all_projections as compose
-
-    return compose()
-
+from projections.projection import Projection
 
 projections_app = typer.Typer(help="Read models: list and rebuild.", no_args_is_help=True)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this stage's commands to ``app``."""
+def register(app: typer.Typer, *, running: Callable[[], Sequence[Projection]]) -> None:
+    """Add this stage's commands to ``app``; ``running()`` is the set the projector runs
+    (composed by the app: this stage's projections and the learner model's)."""
+
+    def all_projections() -> list[Projection]:
+        return list(running())
     app.add_typer(projections_app, name="projections")
 
     @app.command()

@@ -106,6 +106,12 @@ class Projection(ABC):
     tables: ClassVar[tuple[ReadTable, ...]]
     #: Extra views over ``read.<table>`` views (name -> SELECT), recreated after each swap.
     derived_views: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: True when the read model depends only on the set of events, not on the order they
+    #: reached the log (merge rules keyed by occurred_at/event_id). An online model that
+    #: updates in log order (the learner model's Kalman step) is order-dependent: its rebuild
+    #: still equals its incremental fold, but two logs with the same events in another
+    #: arrival order may differ.
+    order_independent: ClassVar[bool] = True
 
     @property
     def families(self) -> frozenset[Topic]:

@@ -1,4 +1,5 @@
-"""The projections this stage ships, in the order the projector runs them."""
+"""The projections this stage ships, in the order the projector runs them. The running set
+(these plus the learner model's) is composed in ``app.projections``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from projections.catalog import (
     ContentValidationProjection,
     GenerationStatusProjection,
 )
-from projections.learner_state import LearnerStateProjection
 from projections.likes import LikeEngagementProjection
 from projections.preferences import SessionLearnersProjection, UserPreferencesProjection
 from projections.progress import CourseEnrollmentProjection, StudentProgressProjection
@@ -29,5 +29,4 @@ DEFAULT_PROJECTIONS: tuple[type[Projection], ...] = (
     UserPreferencesProjection,
     SavedContentProjection,
     FeedbackProjection,
-    LearnerStateProjection,
 )

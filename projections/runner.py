@@ -198,7 +198,7 @@ def _run(
         while not stop.is_set():
             progressed = False
             for projection in chosen:
-                outcome = run_batch(conn, projection, settings.projection_batch_size)
+                outcome = run_batch(conn, projection, settings.projections.batch_size)
                 if outcome.rows_read:
                     progressed = True
                     summary.batches += 1
@@ -211,7 +211,7 @@ def _run(
                 continue
             if until_caught_up:
                 break
-            _wait_for_log(listener, settings.projection_poll_ms / 1000, stop)
+            _wait_for_log(listener, settings.projections.poll_ms / 1000, stop)
     summary.seconds = time.perf_counter() - started
     return summary
 

@@ -15,7 +15,7 @@ import pytest
 
 from learnstream.db import MIGRATIONS_DIR, migrate
 from learnstream.settings import Settings
-from tests.databases import scratch_database, to_url, with_dbname
+from testing.databases import scratch_database, to_url, with_dbname
 
 INTEGRATION_DIR = Path(__file__).parent / "integration"
 
@@ -37,7 +37,7 @@ def _migrations_fingerprint() -> str:
 @pytest.fixture(scope="session")
 def stack_settings() -> Settings:
     """Settings for the running stack (started here if needed; left running afterwards)."""
-    from learnstream.stack import ensure_stack
+    from devstack import ensure_stack
 
     settings = Settings()
     ensure_stack(settings)
@@ -86,6 +86,6 @@ def empty_db_settings(stack_settings: Settings) -> Iterator[Settings]:
 def kafka_settings(db_settings: Settings) -> Settings:
     """``db_settings`` plus a private topic namespace and consumer group for this test."""
     tag = uuid.uuid4().hex[:10]
-    return db_settings.model_copy(
-        update={"topic_namespace": f"t{tag}.", "consumer_group": f"learnstream-test-{tag}"}
+    return db_settings.with_part(
+        topic_namespace=f"t{tag}.", ingest={"consumer_group": f"learnstream-test-{tag}"}
     )

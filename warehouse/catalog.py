@@ -104,7 +104,7 @@ def open(settings: Settings | None = None, *, read_only: bool = False) -> duckdb
     If another process holds the file for writing, or ``read_only`` is asked, the file is
     opened read-only with the views as they were last refreshed.
     """
-    layout = WarehouseLayout((settings or load_settings()).warehouse_dir)
+    layout = WarehouseLayout((settings or load_settings()).warehouse.dir)
     layout.root.mkdir(parents=True, exist_ok=True)
     if not read_only or not layout.database.exists():
         try:

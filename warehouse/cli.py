@@ -50,7 +50,7 @@ def export(
     models = export_readmodels(settings) if readmodels else []
     imported = import_truth(settings, truth) if truth else {}
     con = catalog.open(settings)
-    views = catalog.refresh(con, WarehouseLayout(settings.warehouse_dir))
+    views = catalog.refresh(con, WarehouseLayout(settings.warehouse.dir))
     con.close()
     console.print(
         f"[green]exported[/] {result.rows:,} rows in {result.batches} batches "
@@ -61,7 +61,7 @@ def export(
     console.print(f"read models: {', '.join(models) or 'none found upstream'}")
     if imported:
         console.print(f"truth imported: {imported}")
-    console.print(f"DuckDB views ({len(views)}): {', '.join(views)} in {settings.warehouse_dir}")
+    console.print(f"DuckDB views ({len(views)}): {', '.join(views)} in {settings.warehouse.dir}")
 
 
 @jobs_app.command("run")

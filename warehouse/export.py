@@ -162,7 +162,7 @@ def export_log(
     ``on_batch(rows_done, rows_total)`` reports progress. ``before_checkpoint`` runs after a
     batch's files are durable and before the manifest records them (crash tests raise there).
     """
-    layout = WarehouseLayout(settings.warehouse_dir)
+    layout = WarehouseLayout(settings.warehouse.dir)
     manifest = Manifest.load(layout)
     result = ExportResult(checkpoint=manifest.checkpoint)
     result.orphans_removed = recover(layout, manifest.checkpoint)
@@ -280,7 +280,7 @@ def export_readmodels(settings: Settings) -> list[str]:
     Read models are mutable (projections update rows), so they are copied whole each run and
     atomically replaced; only the log is exported incrementally.
     """
-    layout = WarehouseLayout(settings.warehouse_dir)
+    layout = WarehouseLayout(settings.warehouse.dir)
     wanted = {upstream: name for name, names in READ_MODELS.items() for upstream in names}
     exported: list[str] = []
     with connect(settings, autocommit=True) as conn:

@@ -49,7 +49,7 @@ def _table_html(con: duckdb.DuckDBPyConnection, query: str) -> str:
 def render_report(settings: Settings, out: Path | None = None) -> list[Path]:
     """Write every key plot as PNG and ``report.html`` to ``out`` (default: the warehouse's
     ``reports/``); return the paths written."""
-    target = out or WarehouseLayout(settings.warehouse_dir).reports
+    target = out or WarehouseLayout(settings.warehouse.dir).reports
     written: list[Path] = []
     sections: list[str] = []
     con = catalog.open(settings)

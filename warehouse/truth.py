@@ -45,7 +45,7 @@ def import_truth(settings: Settings, path: Path) -> dict[str, int]:
         }
     except (OSError, ValueError, KeyError, AttributeError) as exc:
         raise WarehouseError(f"cannot read simulator truth {path}: {exc}") from exc
-    layout = WarehouseLayout(settings.warehouse_dir)
+    layout = WarehouseLayout(settings.warehouse.dir)
     for name, table in tables.items():
         write_parquet_durably(layout.truth / f"{name}.parquet", table)
     return {name: t.num_rows for name, t in tables.items()}

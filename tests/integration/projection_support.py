@@ -18,7 +18,7 @@ from learnstream.settings import Settings
 from projections.fold import FoldProjection
 from projections.log_reader import read_batch
 from projections.projection import Checkpoint, Projection, Store
-from tests.databases import scratch_database
+from testing.databases import scratch_database
 
 
 @contextmanager

@@ -7,14 +7,14 @@ from pathlib import Path
 
 from rich.console import Console
 
-from learnstream.demo import DemoConfig, run_demo
+from app.demo import DemoConfig, run_demo
 from learnstream.settings import Settings
 
 
 def test_demo_fills_every_stage_and_is_idempotent(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    settings = kafka_settings.model_copy(update={"warehouse_dir": tmp_path / "warehouse"})
+    settings = kafka_settings.with_part(warehouse={"dir": tmp_path / "warehouse"})
     config = DemoConfig(learners=12, days=3, seed=11, idle_seconds=2.0, work_dir=tmp_path)
     console = Console(file=(tmp_path / "demo.log").open("w"), width=120)
 

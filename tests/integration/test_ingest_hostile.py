@@ -6,14 +6,14 @@ from __future__ import annotations
 import base64
 
 from ingest.emitter import Emitter
-from ingest.testing import (
+from ingest.topics import ensure_topics
+from learnstream.settings import Settings
+from testing.ingest import (
     dead_letter_rows,
     dead_letter_topic_messages,
     ingest_until_idle,
     logged_event_ids,
 )
-from ingest.topics import ensure_topics
-from learnstream.settings import Settings
 from tests.examples import all_examples, hostile_corpus
 
 

@@ -13,9 +13,9 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from ingest.emitter import produce
-from ingest.testing import ingest_until_idle, logged_event_ids, start_ingest_process
 from learnstream.db import connect, libpq_url
 from learnstream.settings import Settings
+from testing.ingest import ingest_until_idle, logged_event_ids, start_ingest_process
 from tests.examples import all_examples, example
 
 
@@ -54,7 +54,7 @@ def _finish(process: subprocess.Popen[bytes], timeout: float = 90) -> tuple[int,
 def test_sigkill_mid_stream_then_restart_gives_exactly_the_sent_events(
     kafka_settings: Settings,
 ) -> None:
-    settings = kafka_settings.model_copy(update={"batch_max_records": 25})
+    settings = kafka_settings.with_part(ingest={"batch_max_records": 25})
     events = _events(3000)
     produce(settings, events)
 
@@ -78,7 +78,7 @@ def test_sigkill_mid_stream_then_restart_gives_exactly_the_sent_events(
 
 
 def test_sigterm_finishes_the_batch_commits_and_exits_zero(kafka_settings: Settings) -> None:
-    settings = kafka_settings.model_copy(update={"batch_max_records": 25})
+    settings = kafka_settings.with_part(ingest={"batch_max_records": 25})
     events = _events(2000)
     produce(settings, events)
 
@@ -116,8 +116,8 @@ def _set_connections(settings: Settings, allowed: bool) -> None:
 
 
 def test_database_outage_is_waited_out_without_loss(kafka_settings: Settings) -> None:
-    settings = kafka_settings.model_copy(
-        update={"batch_max_records": 50, "ingest_retry_max_seconds": 0.5}
+    settings = kafka_settings.with_part(
+        ingest={"batch_max_records": 50, "retry_max_seconds": 0.5}
     )
     before = all_examples()
     produce(settings, before)

@@ -6,9 +6,9 @@ import pytest
 
 from ingest.emitter import produce
 from ingest.rows import FAMILY_COLUMNS
-from ingest.testing import ingest_until_idle, log_rows, logged_event_ids
 from learnstream.contracts import EVENT_TOPICS, EVENT_TYPES, LOG_TABLES, Topic
 from learnstream.settings import Settings
+from testing.ingest import ingest_until_idle, log_rows, logged_event_ids
 from tests.examples import all_examples, example
 
 #: Promoted columns that every event of a family fills (the others depend on the type).

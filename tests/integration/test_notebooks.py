@@ -9,8 +9,8 @@ import pytest
 from nbclient import NotebookClient
 
 from learnstream.settings import Settings
+from testing.sample_log import export_all, load_simulation
 from warehouse.jobs import run_job
-from warehouse.sample import export_all, load_simulation
 from warehouse.truth import import_truth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ NOTEBOOKS = REPO / "notebooks"
 
 @pytest.fixture
 def warehouse_settings(db_settings: Settings, tmp_path: Path) -> Settings:
-    settings = db_settings.model_copy(update={"warehouse_dir": tmp_path / "warehouse"})
+    settings = db_settings.with_part(warehouse={"dir": tmp_path / "warehouse"})
     load = load_simulation(settings, tmp_path / "truth.json", learners=30, days=14, seed=5)
     export_all(settings)
     import_truth(settings, load.truth_path)
@@ -57,7 +57,7 @@ def test_notebooks_execute_and_draw_their_figures(
     warehouse_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The kernel inherits this environment: the notebooks read it through Settings.
-    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(warehouse_settings.warehouse_dir))
+    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(warehouse_settings.warehouse.dir))
     monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", warehouse_settings.resolved_database_url)
     engagement = _run(NOTEBOOKS / "engagement.ipynb", monkeypatch)
     learner_model = _run(NOTEBOOKS / "learner_model.ipynb", monkeypatch)
@@ -71,11 +71,11 @@ def test_notebooks_execute_and_draw_their_figures(
 def test_learner_model_notebook_degrades_without_truth(
     db_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = db_settings.model_copy(update={"warehouse_dir": tmp_path / "warehouse"})
+    settings = db_settings.with_part(warehouse={"dir": tmp_path / "warehouse"})
     load_simulation(settings, tmp_path / "truth.json", learners=15, days=7, seed=2)
     export_all(settings)
     run_job(settings, "difficulty")
-    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(settings.warehouse_dir))
+    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(settings.warehouse.dir))
     notebook = _run(NOTEBOOKS / "learner_model.ipynb", monkeypatch)
     assert "No simulator truth" in _text(notebook)
     assert _figures(notebook) == 2

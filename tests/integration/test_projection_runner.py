@@ -188,7 +188,7 @@ def test_concurrent_writers_with_random_commit_delays_lose_nothing(db_settings: 
     stop = threading.Event()
     runner = threading.Thread(
         target=run_projections,
-        args=(db_settings.model_copy(update={"projection_poll_ms": 20}), projections),
+        args=(db_settings.with_part(projections={"poll_ms": 20}), projections),
         kwargs={"stop": stop},
     )
     runner.start()
@@ -268,7 +268,7 @@ def test_rebuild_while_projector_runs_and_readers_query(db_settings: Settings) -
         for i in range(10):
             append(db_settings, random_history(100 + i, 30))
 
-    fast = db_settings.model_copy(update={"projection_poll_ms": 20})
+    fast = db_settings.with_part(projections={"poll_ms": 20})
     threads = [
         threading.Thread(target=run_projections, args=(fast, [projection]), kwargs={"stop": stop}),
         threading.Thread(target=read),

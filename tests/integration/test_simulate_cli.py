@@ -12,7 +12,7 @@ from kafka import KafkaConsumer, TopicPartition
 from psycopg import sql
 from typer.testing import CliRunner
 
-from learnstream.cli import app
+from app.cli import app
 from learnstream.contracts import EVENT_TOPICS, LOG_TABLES, decode_event
 from learnstream.settings import Settings
 
@@ -66,8 +66,8 @@ def test_a_simulated_run_is_storable_in_the_log(db_settings: Settings) -> None:
     """Every simulated event fits the log's columns; duplicates land once."""
     from ingest.appender import append_batch
     from ingest.rows import SourceOffset
-    from ingest.simulator import Simulation, SimulationConfig
     from learnstream.db import connect
+    from simulator import Simulation, SimulationConfig
 
     start = datetime(2025, 3, 3, tzinfo=UTC)
     simulation = Simulation(SimulationConfig(learners=15, days=3, seed=9, start=start))

@@ -8,9 +8,9 @@ import psycopg
 import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 
+from devstack import ComponentState, ensure_stack, stack_status
+from devstack import kafka as kafka_component
 from learnstream.settings import Settings, load_settings
-from learnstream.stack import ComponentState, ensure_stack, stack_status
-from learnstream.stack import kafka as kafka_component
 
 pytestmark = pytest.mark.integration
 

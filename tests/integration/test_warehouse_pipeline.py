@@ -18,6 +18,7 @@ from ingest.queries import APPEND_EVENTS
 from ingest.rows import SourceOffset, log_row
 from learnstream.db import connect, downgrade, libpq_url, migrate
 from learnstream.settings import Settings
+from testing.sample_log import export_all, load_simulation, wait_for_horizon
 from tests.examples import all_examples, example, spread
 from warehouse import catalog
 from warehouse.export import Checkpoint, Manifest, export_log, export_readmodels
@@ -29,7 +30,6 @@ from warehouse.jobs.engagement import (
     scan_events,
 )
 from warehouse.layout import WarehouseLayout
-from warehouse.sample import export_all, load_simulation, wait_for_horizon
 
 
 class Crash(Exception):
@@ -37,7 +37,7 @@ class Crash(Exception):
 
 
 def _with_warehouse(settings: Settings, tmp_path: Path) -> Settings:
-    return settings.model_copy(update={"warehouse_dir": tmp_path / "warehouse"})
+    return settings.with_part(warehouse={"dir": tmp_path / "warehouse"})
 
 
 def _append(settings: Settings, events: list) -> None:  # type: ignore[type-arg]
@@ -46,7 +46,7 @@ def _append(settings: Settings, events: list) -> None:  # type: ignore[type-arg]
 
 
 def _exported_ids(settings: Settings) -> list[str]:
-    layout = WarehouseLayout(settings.warehouse_dir)
+    layout = WarehouseLayout(settings.warehouse.dir)
     if not layout.part_files():
         return []
     glob = str(layout.events / "event_date=*" / "*.parquet")
@@ -91,7 +91,7 @@ def test_export_is_exactly_once_across_a_crash(
         export_log(settings, transport=transport, batch_rows=5,  # type: ignore[arg-type]
                    before_checkpoint=crash_on_third)
     # The crashed batch's files are on disk, but the manifest does not know them.
-    assert Manifest.load(WarehouseLayout(settings.warehouse_dir)).rows == 10
+    assert Manifest.load(WarehouseLayout(settings.warehouse.dir)).rows == 10
     assert len(_exported_ids(settings)) == 15
     result = export_log(settings, transport=transport, batch_rows=5)  # type: ignore[arg-type]
     assert result.orphans_removed >= 1
@@ -137,7 +137,7 @@ def test_engines_match_postgres_on_simulated_data(simulated: Settings) -> None:
         duck = content_engagement_duckdb(con)
     finally:
         con.close()
-    polars = content_engagement_polars(scan_events(WarehouseLayout(simulated.warehouse_dir).events))
+    polars = content_engagement_polars(scan_events(WarehouseLayout(simulated.warehouse.dir).events))
     postgres = content_engagement_postgres(simulated)
     assert duck.height > 10 and int(duck["starts"].sum()) > 50
     assert_frame_equal(duck, polars, check_exact=False, rel_tol=1e-9)
@@ -193,10 +193,10 @@ def test_difficulty_uses_learner_model_abilities_when_present(simulated: Setting
 def test_cli_export_jobs_report(
     simulated: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from learnstream.cli import app
+    from app.cli import app
 
     monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", simulated.resolved_database_url)
-    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(simulated.warehouse_dir))
+    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(simulated.warehouse.dir))
     runner = CliRunner()
     out = runner.invoke(app, ["export", "--truth", str(tmp_path / "truth.json")])
     assert out.exit_code == 0, out.output
@@ -237,7 +237,7 @@ def test_read_models_are_snapshotted_and_replace_derived_views(
         )
         conn.commit()
     assert export_readmodels(settings) == ["user_preferences"]
-    assert Manifest.load(WarehouseLayout(settings.warehouse_dir)).readmodels == (
+    assert Manifest.load(WarehouseLayout(settings.warehouse.dir)).readmodels == (
         "user_preferences",
     )
     con = catalog.open(settings)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from learnstream.settings import Settings
+from learnstream.settings import Settings, setting_variables
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose.yaml"
 
@@ -41,7 +41,7 @@ def test_kafka_runs_kraft_without_zookeeper(compose: dict[str, Any]) -> None:
 
 
 def test_every_learnstream_variable_is_a_setting(compose: dict[str, Any]) -> None:
-    fields = {f"LEARNSTREAM_{name.upper()}" for name in Settings.model_fields}
+    fields = {name for name, _, _ in setting_variables()}
     for name, service in compose["services"].items():
         for variable in service.get("environment") or {}:
             if variable.startswith("LEARNSTREAM_"):
@@ -60,7 +60,7 @@ def test_both_stack_settings_are_set_so_nothing_local_starts(compose: dict[str, 
 def test_service_commands_are_real_cli_commands(compose: dict[str, Any]) -> None:
     from typer.main import get_command
 
-    from learnstream.cli import app
+    from app.cli import app
 
     root = get_command(app)
     known = set(root.commands)  # type: ignore[attr-defined]

@@ -42,7 +42,7 @@ def test_batch_splits_accepted_and_dead_letters_in_order() -> None:
 
 
 def test_rules_come_from_settings() -> None:
-    settings = Settings(max_event_bytes=100, max_future_skew_seconds=60)
+    settings = Settings(ingest={"max_event_bytes": 100, "max_future_skew_seconds": 60})
     rules = DecodeRules.from_settings(settings)
     assert (rules.max_bytes, rules.max_future_skew) == (100, timedelta(seconds=60))
     raw = encode_event(all_examples()[0])

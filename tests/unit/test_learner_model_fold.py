@@ -46,7 +46,7 @@ from learnstream.contracts import (
 )
 from learnstream.settings import Settings
 
-KT = Settings().datasets_dir / "kt" / "statics"
+KT = Settings().learner_model.datasets_dir / "kt" / "statics"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 
 

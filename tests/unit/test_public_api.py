@@ -10,7 +10,7 @@ import pytest
 PACKAGES = [
     "learnstream",
     "learnstream.contracts",
-    "learnstream.stack",
+    "devstack",
     "ingest",
     "projections",
     "learner_model",

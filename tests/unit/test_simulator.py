@@ -12,7 +12,8 @@ import pytest
 from pydantic import ValidationError
 from scipy.stats import spearmanr
 
-from ingest.simulator import (
+from learnstream.contracts import Envelope, Topic, decode_event, encode_event
+from simulator import (
     GroundTruth,
     Simulation,
     SimulationConfig,
@@ -20,7 +21,6 @@ from ingest.simulator import (
     simulate,
     write_truth,
 )
-from learnstream.contracts import Envelope, Topic, decode_event, encode_event
 
 START = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 DECODE_NOW = START + timedelta(days=60)

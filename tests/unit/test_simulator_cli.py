@@ -7,10 +7,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-import ingest.simulator
-from ingest.simulator import load_truth
-from learnstream.cli import app
+import simulator
+from app.cli import app
 from learnstream.contracts import decode_event
+from simulator import load_truth
 
 
 def test_simulate_writes_jsonl_and_truth_next_to_it(tmp_path: Path) -> None:
@@ -43,9 +43,9 @@ def test_simulate_rejects_bad_options(tmp_path: Path) -> None:
 
 
 def test_public_api() -> None:
-    assert sorted(ingest.simulator.__all__) == [
-        "ContentTruth", "CourseTruth", "DeliveryStats", "GroundTruth", "ItemTruth",
+    assert sorted(simulator.__all__) == [
+        "ContentTruth", "CourseTruth", "DeliveryStats", "EventSink", "GroundTruth", "ItemTruth",
         "LearnerTruth", "PreferenceWeights", "Simulation", "SimulationConfig", "SimulationStats",
-        "default_start", "load_truth", "produce", "simulate", "write_jsonl", "write_truth",
+        "default_start", "load_truth", "simulate", "write_jsonl", "write_truth",
     ]
-    assert all(hasattr(ingest.simulator, name) for name in ingest.simulator.__all__)
+    assert all(hasattr(simulator, name) for name in simulator.__all__)

@@ -9,13 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import learnstream.stack
-from learnstream.settings import Settings
-from learnstream.stack import ComponentState, ensure_stack, stack_down, stack_reset, stack_status
-from learnstream.stack import kafka as kafka_component
-from learnstream.stack import postgres as postgres_component
-from learnstream.stack.cli import app
-from learnstream.stack.kafka_config import (
+import devstack
+from devstack import ComponentState, ensure_stack, stack_down, stack_reset, stack_status
+from devstack import kafka as kafka_component
+from devstack import postgres as postgres_component
+from devstack.cli import app
+from devstack.kafka_config import (
     KafkaLayout,
     broker_command,
     format_command,
@@ -24,8 +23,8 @@ from learnstream.stack.kafka_config import (
     pom_version,
     server_properties,
 )
-from learnstream.stack.postgres import redact
-from learnstream.stack.postgres_config import (
+from devstack.postgres import redact
+from devstack.postgres_config import (
     INCLUDE_LINE,
     PostgresLayout,
     choose_bin_dir,
@@ -33,7 +32,8 @@ from learnstream.stack.postgres_config import (
     postgres_conf,
     with_include,
 )
-from learnstream.stack.process import command_line, is_alive, owned_pid, read_pid
+from devstack.process import command_line, is_alive, owned_pid, read_pid
+from learnstream.settings import Settings
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -200,7 +200,7 @@ def test_external_servers_are_reported_never_started_or_stopped(tmp_path: Path) 
     settings = Settings(
         kafka_bootstrap="broker.example:9092",
         database_url="postgresql://app:secret@db.example/learnstream",
-        stack_dir=tmp_path,
+        devstack={"dir": tmp_path},
     )
 
     for status in (
@@ -227,7 +227,7 @@ def test_only_the_local_component_is_started(
 
     monkeypatch.setattr(postgres_component, "start", fake_start)
     monkeypatch.setattr(kafka_component, "start", lambda *a: pytest.fail("kafka started"))
-    settings = Settings(kafka_bootstrap="broker.example:9092", stack_dir=tmp_path)
+    settings = Settings(kafka_bootstrap="broker.example:9092", devstack={"dir": tmp_path})
 
     status = ensure_stack(settings)
 
@@ -245,7 +245,7 @@ def test_a_component_can_be_left_alone(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(postgres_component, "start", fake_start)
     monkeypatch.setattr(kafka_component, "start", lambda *a: pytest.fail("kafka started"))
 
-    status = ensure_stack(Settings(stack_dir=tmp_path), kafka=False)
+    status = ensure_stack(Settings(devstack={"dir": tmp_path}), kafka=False)
 
     assert started == ["postgres"]
     assert status.kafka.state is ComponentState.STOPPED
@@ -264,7 +264,7 @@ def test_cli_status_shows_external_servers(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_public_api() -> None:
-    assert sorted(learnstream.stack.__all__) == [
+    assert sorted(devstack.__all__) == [
         "ComponentState",
         "ComponentStatus",
         "PrerequisiteError",

@@ -110,7 +110,7 @@ def hand_history(tmp_path: Path) -> WarehouseLayout:
 
 
 def _both_engines(layout: WarehouseLayout, tmp_path: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    con = catalog.open(Settings(warehouse_dir=layout.root))
+    con = catalog.open(Settings(warehouse={"dir": layout.root}))
     try:
         duck = content_engagement_duckdb(con)
     finally:
@@ -176,7 +176,7 @@ def _close(a: pl.DataFrame, b: pl.DataFrame) -> bool:
 
 
 def test_score_and_dimensions_reaggregate_counts(hand_history: WarehouseLayout) -> None:
-    con = catalog.open(Settings(warehouse_dir=hand_history.root))
+    con = catalog.open(Settings(warehouse={"dir": hand_history.root}))
     try:
         content = with_engagement_score(content_engagement_duckdb(con))
     finally:
@@ -199,7 +199,7 @@ def test_daily_activity_and_retention_by_hand(tmp_path: Path) -> None:
     # A catalog event is the system's, not a learner's: it must not count as activity.
     h.add("content.generated", at=T0 + timedelta(days=3), session_id="gen", content_id="c1")
     layout = h.write(tmp_path)
-    con = catalog.open(Settings(warehouse_dir=layout.root))
+    con = catalog.open(Settings(warehouse={"dir": layout.root}))
     try:
         content = with_engagement_score(content_engagement_duckdb(con))
         tables = activity_tables(con, content)
@@ -279,7 +279,7 @@ def test_recovery_removes_files_past_the_checkpoint(tmp_path: Path) -> None:
 
 
 def test_empty_warehouse_still_has_typed_views(tmp_path: Path) -> None:
-    con = warehouse.open(Settings(warehouse_dir=tmp_path))
+    con = warehouse.open(Settings(warehouse={"dir": tmp_path}))
     try:
         assert con.sql("SELECT count(*) FROM events").fetchall() == [(0,)]
         tables = con.sql("SELECT table_name FROM information_schema.tables").fetchall()
@@ -311,7 +311,7 @@ def test_difficulty_inputs_agree_between_engines(tmp_path: Path) -> None:
     h.add("content.generated", content_id="c1", difficulty="lexical-heavy",
           difficulty_score=0.3)
     layout = h.write(tmp_path)
-    con = catalog.open(Settings(warehouse_dir=layout.root))
+    con = catalog.open(Settings(warehouse={"dir": layout.root}))
     try:
         duck = (con.sql(OUTCOMES).pl(), con.sql(DECLARED_DIFFICULTY).pl())
     finally:
@@ -333,7 +333,7 @@ def test_daily_activity_matches_brute_force_windows(tmp_path: Path) -> None:
         h.add("playback.heartbeat", at=at, learner_id=learner, content_id="c1",
               playback_position=1.0)
         active.add((at.date(), learner))
-    con = catalog.open(Settings(warehouse_dir=h.write(tmp_path).root))
+    con = catalog.open(Settings(warehouse={"dir": h.write(tmp_path).root}))
     try:
         daily = con.sql(DAILY_ACTIVITY).pl()
     finally:

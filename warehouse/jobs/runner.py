@@ -158,7 +158,7 @@ def run_job(
     if name not in JOBS:
         raise UnknownJob(f"unknown job {name!r}; jobs: {', '.join(JOBS)}")
     chosen: Engine = engine or DEFAULT_ENGINE[name]
-    layout = WarehouseLayout(settings.warehouse_dir)
+    layout = WarehouseLayout(settings.warehouse.dir)
     result = JobResult(name, chosen)
     started_at = datetime.now(UTC)
     started = time.perf_counter()

@@ -1,12 +1,16 @@
-"""Where a run's events go: a JSONL file (one wire-encoded event per line) or Kafka."""
+"""Where a run's events go: a JSONL file (one wire-encoded event per line), or a sink handed
+in by the caller (the composition root hands in ingest's Kafka producer; the simulator knows
+no stage)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from learnstream.contracts import Envelope, encode_event
-from learnstream.settings import Settings
+
+#: Sends events somewhere (Kafka, in the app) and returns how many it sent.
+EventSink = Callable[[Iterable[Envelope]], int]
 
 
 def write_jsonl(events: Iterable[Envelope], path: Path) -> int:
@@ -19,10 +23,3 @@ def write_jsonl(events: Iterable[Envelope], path: Path) -> int:
             out.write(b"\n")
             count += 1
     return count
-
-
-def produce(events: Iterable[Envelope], settings: Settings) -> int:
-    """Send ``events`` to their topics (created if missing), in order; return how many."""
-    from ingest.emitter import produce as send_all
-
-    return send_all(settings, events)

@@ -9,11 +9,11 @@ reorders some of them the way real clients do. The same config gives the same by
     write_truth(sim.truth(), path)   # later: load_truth(path)
 """
 
-from ingest.simulator.config import SimulationConfig, default_start
-from ingest.simulator.delivery import DeliveryStats
-from ingest.simulator.runner import Simulation, SimulationStats, simulate
-from ingest.simulator.sinks import produce, write_jsonl
-from ingest.simulator.truth import (
+from simulator.config import SimulationConfig, default_start
+from simulator.delivery import DeliveryStats
+from simulator.runner import Simulation, SimulationStats, simulate
+from simulator.sinks import EventSink, write_jsonl
+from simulator.truth import (
     ContentTruth,
     CourseTruth,
     GroundTruth,
@@ -28,6 +28,7 @@ __all__ = [
     "ContentTruth",
     "CourseTruth",
     "DeliveryStats",
+    "EventSink",
     "GroundTruth",
     "ItemTruth",
     "LearnerTruth",
@@ -37,7 +38,6 @@ __all__ = [
     "SimulationStats",
     "default_start",
     "load_truth",
-    "produce",
     "simulate",
     "write_jsonl",
     "write_truth",

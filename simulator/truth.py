@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from ingest.simulator.behavior import BEHAVIOUR_MODEL
-from ingest.simulator.config import SimulationConfig
-from ingest.simulator.learning import LEARNING_MODEL
-from ingest.simulator.world import DECLARED_NOISE_SD, DECLARED_SLOPE, World
+from simulator.behavior import BEHAVIOUR_MODEL
+from simulator.config import SimulationConfig
+from simulator.learning import LEARNING_MODEL
+from simulator.world import DECLARED_NOISE_SD, DECLARED_SLOPE, World
 
 
 class _Truth(BaseModel):

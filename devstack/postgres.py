@@ -14,9 +14,9 @@ import psycopg
 from psycopg import sql
 from rich.console import Console
 
-from learnstream.stack import process
-from learnstream.stack.errors import PrerequisiteError, StackError, StartError
-from learnstream.stack.postgres_config import (
+from devstack import process
+from devstack.errors import PrerequisiteError, StackError, StartError
+from devstack.postgres_config import (
     ADMIN_ROLE,
     BOOTSTRAP_USER,
     DATABASE,
@@ -29,7 +29,7 @@ from learnstream.stack.postgres_config import (
     postgres_conf,
     with_include,
 )
-from learnstream.stack.status import ComponentState, ComponentStatus
+from devstack.status import ComponentState, ComponentStatus
 
 NAME = "postgres"
 #: Debian's system user that owns server files; postgres refuses to run as root.

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from ingest.simulator.ids import event_uuid
-from ingest.simulator.world import Learner
 from learnstream.contracts import Envelope, EventContext, Payload
+from simulator.ids import event_uuid
+from simulator.world import Learner
 
 E = TypeVar("E", bound=Envelope)
 

@@ -1,12 +1,12 @@
 """The local Kafka + PostgreSQL stack, run without Docker.
 
 ``ensure_stack(settings)`` starts whatever is needed and returns a ``StackStatus``;
-``learnstream.stack.cli.app`` is the ``learnstream stack up|down|status|reset`` command.
+``devstack.cli.app`` is the ``learnstream stack up|down|status|reset`` command.
 """
 
-from learnstream.stack.errors import PrerequisiteError, StackError, StartError
-from learnstream.stack.stack import ensure_stack, stack_down, stack_reset, stack_status
-from learnstream.stack.status import ComponentState, ComponentStatus, StackStatus
+from devstack.errors import PrerequisiteError, StackError, StartError
+from devstack.stack import ensure_stack, stack_down, stack_reset, stack_status
+from devstack.status import ComponentState, ComponentStatus, StackStatus
 
 __all__ = [
     "ComponentState",

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from ingest.simulator.config import SimulationConfig
-from ingest.simulator.ids import short_id
 from learnstream.contracts import ContentCharacteristics, EventContext
+from simulator.config import SimulationConfig
+from simulator.ids import short_id
 
 FORMATS: tuple[str, ...] = ("narrative", "podcast", "educational")
 GENRES: tuple[str, ...] = (

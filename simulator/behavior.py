@@ -14,16 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from ingest.simulator.visit import Visit
-from ingest.simulator.world import (
-    DECLARED_SLOPE,
-    FORMATS,
-    GENRES,
-    TOPICS,
-    ContentItem,
-    Learner,
-    sigmoid,
-)
 from learnstream.contracts import (
     ContentLiked,
     ContentUnliked,
@@ -39,6 +29,16 @@ from learnstream.contracts import (
     PlaybackStarted,
     SeekPayload,
     SkipPayload,
+)
+from simulator.visit import Visit
+from simulator.world import (
+    DECLARED_SLOPE,
+    FORMATS,
+    GENRES,
+    TOPICS,
+    ContentItem,
+    Learner,
+    sigmoid,
 )
 
 #: The behaviour model's coefficients; written to the ground-truth file with the run.

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ingest.simulator.visit import Visit, timestamp
-from ingest.simulator.world import AssessmentItem, Course, Enrolment, Learner, sigmoid
 from learnstream.contracts import (
     AssessmentSubmitted,
     AssessmentSubmittedPayload,
@@ -21,6 +19,8 @@ from learnstream.contracts import (
     LessonStarted,
     LessonStartedPayload,
 )
+from simulator.visit import Visit, timestamp
+from simulator.world import AssessmentItem, Course, Enrolment, Learner, sigmoid
 
 #: Ability gained per unit of practice, as multiples of the learner's learning rate.
 LEARNING_MODEL: dict[str, float] = {

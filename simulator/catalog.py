@@ -6,9 +6,6 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 
-from ingest.simulator.ids import event_uuid
-from ingest.simulator.visit import timestamp
-from ingest.simulator.world import ContentItem, FailedJob, World
 from learnstream.contracts import (
     ContentGenerated,
     ContentGeneratedPayload,
@@ -19,6 +16,9 @@ from learnstream.contracts import (
     GenerationStatusPayload,
     Payload,
 )
+from simulator.ids import event_uuid
+from simulator.visit import timestamp
+from simulator.world import ContentItem, FailedJob, World
 
 _GENERATOR_CONTEXT = {"platform": "server", "app_version": "generator-1.8.2"}
 

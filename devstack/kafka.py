@@ -11,9 +11,9 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from rich.console import Console
 
-from learnstream.stack import process
-from learnstream.stack.errors import PrerequisiteError, StartError
-from learnstream.stack.kafka_config import (
+from devstack import process
+from devstack.errors import PrerequisiteError, StartError
+from devstack.kafka_config import (
     BROKER_PORT,
     CONTROLLER_PORT,
     HOST,
@@ -28,7 +28,7 @@ from learnstream.stack.kafka_config import (
     pom_version,
     server_properties,
 )
-from learnstream.stack.status import ComponentState, ComponentStatus
+from devstack.status import ComponentState, ComponentStatus
 
 NAME = "kafka"
 READY_TIMEOUT_SECONDS = 90.0

@@ -1,15 +1,24 @@
-"""The ``learnstream`` command. Each stage registers its own commands; heavy imports happen
-inside the commands so that ``learnstream --help`` stays fast."""
+"""The ``learnstream`` command: the composition root. Each stage registers its own commands
+here and receives what it needs from outside its stage (the development stack, the Kafka
+sink, the running projections) as arguments, so no stage imports another stage's later
+neighbour or the app. Heavy imports happen inside the commands so ``--help`` stays fast."""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import typer
 
 import ingest.cli
 import learner_model.cli
 import projections.cli
+import simulator.cli
 import warehouse.cli
-from learnstream.stack.cli import app as stack_app
+from devstack.cli import app as stack_app
+from learnstream.contracts import Envelope
+from learnstream.settings import Settings
+from projections.projection import Projection
+from simulator.sinks import EventSink
 
 app = typer.Typer(
     name="learnstream",
@@ -22,15 +31,39 @@ contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", n
 app.add_typer(contracts_app, name="contracts")
 
 
+def start_services(settings: Settings) -> None:
+    """Start the local stack when the settings point at it (nothing when both are external)."""
+    from devstack import ensure_stack
+
+    ensure_stack(settings)
+
+
+def kafka_sink(settings: Settings) -> EventSink:
+    """The simulator's Kafka sink: ingest's producer (acks=all, idempotent)."""
+
+    def send(events: Iterable[Envelope]) -> int:
+        from ingest.emitter import produce
+
+        return produce(settings, events)
+
+    return send
+
+
+def running_projections() -> list[Projection]:
+    from app.projections import running_projections as composed
+
+    return composed()
+
+
 @app.command()
 def migrate(revision: str = typer.Option("head", help="Target revision.")) -> None:
     """Upgrade the database schema (starts the local PostgreSQL if needed)."""
     from rich.console import Console
 
+    from devstack import ensure_stack
     from learnstream.db import current_revision
     from learnstream.db import migrate as run_migrate
     from learnstream.settings import load_settings
-    from learnstream.stack import ensure_stack
 
     settings = load_settings()
     ensure_stack(settings, kafka=False)
@@ -47,7 +80,7 @@ def demo(
     """Run the whole pipeline once on simulated learners and summarise what landed."""
     from rich.console import Console
 
-    from learnstream.demo import DemoConfig, run_demo
+    from app.demo import DemoConfig, run_demo
     from learnstream.settings import load_settings
 
     summary = run_demo(
@@ -62,8 +95,8 @@ def health(kafka: bool = typer.Option(True, help="Also check the Kafka broker.")
     """Exit 0 when PostgreSQL (and Kafka) answer, 1 otherwise; for health checks."""
     from rich.console import Console
 
+    from app.health import check_database, check_kafka
     from learnstream.errors import TransientError
-    from learnstream.health import check_database, check_kafka
     from learnstream.settings import load_settings
 
     settings = load_settings()
@@ -95,8 +128,9 @@ def contracts_export(
     Console().print(f"wrote {len(paths)} documents to {paths[0].parent}")
 
 
-ingest.cli.register(app)
-projections.cli.register(app)
+ingest.cli.register(app, start_services=start_services)
+simulator.cli.register(app, kafka_sink=kafka_sink)
+projections.cli.register(app, running=running_projections)
 learner_model.cli.register(app)
 warehouse.cli.register(app)
 

@@ -9,10 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from devstack.errors import StackError
+from devstack.stack import ensure_stack, stack_down, stack_reset, stack_status
+from devstack.status import ComponentState, StackStatus
 from learnstream.settings import load_settings
-from learnstream.stack.errors import StackError
-from learnstream.stack.stack import ensure_stack, stack_down, stack_reset, stack_status
-from learnstream.stack.status import ComponentState, StackStatus
 
 app = typer.Typer(help="Run the local Kafka + PostgreSQL stack (no Docker).", no_args_is_help=True)
 console = Console()

@@ -117,7 +117,7 @@ def server_properties(layout: KafkaLayout) -> str:
         # Consumers in tests join one at a time; do not hold the first rebalance back.
         "group.initial.rebalance.delay.ms": "0",
     }
-    lines = ["# Written by learnstream.stack on every start; edit kafka_config.py instead."]
+    lines = ["# Written by devstack on every start; edit kafka_config.py instead."]
     lines += [f"{key}={value}" for key, value in settings.items()]
     return "\n".join(lines) + "\n"
 
@@ -126,7 +126,7 @@ def log4j2_properties(layout: KafkaLayout) -> str:
     """Broker logging: INFO to a size-capped rolling file, chatty loggers at WARN."""
     log = layout.log_file
     return f"""\
-# Written by learnstream.stack on every start; edit kafka_config.py instead.
+# Written by devstack on every start; edit kafka_config.py instead.
 status = warn
 name = learnstream-kafka
 

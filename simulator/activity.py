@@ -4,8 +4,6 @@ hidden weights their listening reveals."""
 
 from __future__ import annotations
 
-from ingest.simulator.visit import Visit
-from ingest.simulator.world import FORMATS, GENRES, TOPICS, Learner
 from learnstream.contracts import (
     ContentRequested,
     ContentRequestedPayload,
@@ -16,6 +14,8 @@ from learnstream.contracts import (
     PreferencesPayload,
     PreferencesUpdated,
 )
+from simulator.visit import Visit
+from simulator.world import FORMATS, GENRES, TOPICS, Learner
 
 _VOCABULARY: dict[str, tuple[tuple[str, str], ...]] = {
     "food": (("il pane", "bread"), ("la forchetta", "fork"), ("il conto", "the bill"),

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from rich.console import Console
 
+from devstack import kafka as _kafka
+from devstack import postgres as _postgres
+from devstack.kafka_config import KafkaLayout
+from devstack.postgres_config import PostgresLayout
+from devstack.status import ComponentStatus, StackStatus
 from learnstream.settings import Settings
-from learnstream.stack import kafka as _kafka
-from learnstream.stack import postgres as _postgres
-from learnstream.stack.kafka_config import KafkaLayout
-from learnstream.stack.postgres_config import PostgresLayout
-from learnstream.stack.status import ComponentStatus, StackStatus
 
 
 def ensure_stack(
@@ -36,14 +36,14 @@ def ensure_stack(
     once (test workers, the demo). Progress goes to ``console`` (default: stderr).
     """
     console = console or Console(stderr=True)
-    with _stack_lock(settings.stack_dir):
+    with _stack_lock(settings.devstack.dir):
         postgres_status = (
-            _postgres.start(PostgresLayout.for_stack(settings.stack_dir), console)
+            _postgres.start(PostgresLayout.for_stack(settings.devstack.dir), console)
             if postgres and settings.database_url is None
             else _postgres_status(settings)
         )
         kafka_status = (
-            _kafka.start(KafkaLayout.for_stack(settings.stack_dir), console)
+            _kafka.start(KafkaLayout.for_stack(settings.devstack.dir), console)
             if kafka and settings.kafka_bootstrap is None
             else _kafka_status(settings)
         )
@@ -58,32 +58,32 @@ def stack_status(settings: Settings) -> StackStatus:
 def _kafka_status(settings: Settings) -> ComponentStatus:
     if settings.kafka_bootstrap is not None:
         return _kafka.external_status(settings.kafka_bootstrap)
-    return _kafka.status(KafkaLayout.for_stack(settings.stack_dir))
+    return _kafka.status(KafkaLayout.for_stack(settings.devstack.dir))
 
 
 def _postgres_status(settings: Settings) -> ComponentStatus:
     if settings.database_url is not None:
         return _postgres.external_status(settings.database_url)
-    return _postgres.status(PostgresLayout.for_stack(settings.stack_dir))
+    return _postgres.status(PostgresLayout.for_stack(settings.devstack.dir))
 
 
 def stack_down(settings: Settings) -> StackStatus:
     """Stop the local components this stack started; external ones are left alone."""
-    with _stack_lock(settings.stack_dir):
+    with _stack_lock(settings.devstack.dir):
         if settings.kafka_bootstrap is None:
-            _kafka.stop(KafkaLayout.for_stack(settings.stack_dir))
+            _kafka.stop(KafkaLayout.for_stack(settings.devstack.dir))
         if settings.database_url is None:
-            _postgres.stop(PostgresLayout.for_stack(settings.stack_dir))
+            _postgres.stop(PostgresLayout.for_stack(settings.devstack.dir))
     return stack_status(settings)
 
 
 def stack_reset(settings: Settings) -> StackStatus:
     """`stack_down`, then delete local data and logs (downloaded Kafka jars are kept)."""
-    with _stack_lock(settings.stack_dir):
+    with _stack_lock(settings.devstack.dir):
         if settings.kafka_bootstrap is None:
-            _kafka.reset(KafkaLayout.for_stack(settings.stack_dir))
+            _kafka.reset(KafkaLayout.for_stack(settings.devstack.dir))
         if settings.database_url is None:
-            _postgres.reset(PostgresLayout.for_stack(settings.stack_dir))
+            _postgres.reset(PostgresLayout.for_stack(settings.devstack.dir))
     return stack_status(settings)
 
 

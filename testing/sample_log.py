@@ -14,10 +14,10 @@ from pathlib import Path
 
 from ingest.appender import AppendResult, append_batch
 from ingest.rows import SourceOffset
-from ingest.simulator import Simulation, SimulationConfig, write_truth
 from learnstream.contracts import Envelope
 from learnstream.db import connect
 from learnstream.settings import Settings
+from simulator import Simulation, SimulationConfig, write_truth
 from warehouse.errors import WarehouseError
 from warehouse.export import ExportResult, export_log
 from warehouse.queries import HORIZON_PASSED_LOG

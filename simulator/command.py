@@ -11,13 +11,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ingest.simulator.config import SimulationConfig, default_start
-from ingest.simulator.runner import Simulation
-from ingest.simulator.sinks import produce, write_jsonl
-from ingest.simulator.summary import summary_table
-from ingest.simulator.truth import write_truth
 from learnstream.contracts import Envelope
-from learnstream.settings import Settings
+from simulator.config import SimulationConfig, default_start
+from simulator.runner import Simulation
+from simulator.sinks import EventSink, write_jsonl
+from simulator.summary import summary_table
+from simulator.truth import write_truth
 
 
 def parse_start(text: str | None, days: int) -> datetime:
@@ -39,12 +38,13 @@ def run(
     *,
     out: Path | None,
     truth: Path | None,
-    kafka: Settings | None,
+    sink: EventSink | None,
+    sink_name: str = "Kafka",
     console: Console,
 ) -> Simulation:
-    """Run ``config`` into ``out`` (JSONL) and/or the Kafka of ``kafka``; return the finished
-    simulation. With neither, events go to ``events.jsonl``."""
-    if out is None and kafka is None:
+    """Run ``config`` into ``out`` (JSONL) and/or ``sink``; return the finished simulation.
+    With neither, events go to ``events.jsonl``."""
+    if out is None and sink is None:
         out = Path("events.jsonl")
     simulation = Simulation(config)
     started = time.perf_counter()
@@ -67,18 +67,18 @@ def run(
             progress.update(task, completed=config.days)
 
         events = tracked(simulation.events())
-        if kafka is None:
+        if sink is None:
             assert out is not None
             write_jsonl(events, out)
         else:
-            produce(_tee_to_file(events, out) if out else events, kafka)
+            sink(_tee_to_file(events, out) if out else events)
     seconds = time.perf_counter() - started
     truth_path = write_truth(simulation.truth(), truth or default_truth_path(out, config.seed))
     console.print(summary_table(simulation.stats, seconds))
     if out is not None:
         console.print(f"events: {out}")
-    if kafka is not None:
-        console.print(f"events: produced to Kafka at {kafka.resolved_kafka_bootstrap}")
+    if sink is not None:
+        console.print(f"events: sent to {sink_name}")
     console.print(f"ground truth: {truth_path}")
     return simulation
 

@@ -114,7 +114,7 @@ def _quote(value: str) -> str:
 def postgres_conf(layout: PostgresLayout) -> str:
     """Server settings for a 2-core / 24 GiB development machine."""
     return f"""\
-# Written by learnstream.stack on every start; edit postgres_config.py instead.
+# Written by devstack on every start; edit postgres_config.py instead.
 listen_addresses = {_quote(LISTEN_ADDRESS)}
 port = {layout.port}
 unix_socket_directories = {_quote(str(layout.socket_dir))}

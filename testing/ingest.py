@@ -40,9 +40,9 @@ def ingest_env(settings: Settings) -> dict[str, str]:
         LEARNSTREAM_DATABASE_URL=settings.resolved_database_url,
         LEARNSTREAM_KAFKA_BOOTSTRAP=settings.resolved_kafka_bootstrap,
         LEARNSTREAM_TOPIC_NAMESPACE=settings.topic_namespace,
-        LEARNSTREAM_CONSUMER_GROUP=settings.consumer_group,
-        LEARNSTREAM_BATCH_MAX_RECORDS=str(settings.batch_max_records),
-        LEARNSTREAM_INGEST_RETRY_MAX_SECONDS=str(settings.ingest_retry_max_seconds),
+        LEARNSTREAM_CONSUMER_GROUP=settings.ingest.consumer_group,
+        LEARNSTREAM_BATCH_MAX_RECORDS=str(settings.ingest.batch_max_records),
+        LEARNSTREAM_INGEST_RETRY_MAX_SECONDS=str(settings.ingest.retry_max_seconds),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     )
     return env
@@ -50,7 +50,7 @@ def ingest_env(settings: Settings) -> dict[str, str]:
 
 def start_ingest_process(settings: Settings, *args: str, **popen: Any) -> subprocess.Popen[bytes]:
     """``learnstream ingest ARGS`` as a child process with ``settings``' environment."""
-    command = [sys.executable, "-c", "from learnstream.cli import main; main()", "ingest", *args]
+    command = [sys.executable, "-c", "from app.cli import main; main()", "ingest", *args]
     return subprocess.Popen(command, env=ingest_env(settings), cwd=REPO_ROOT, **popen)
 
 

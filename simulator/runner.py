@@ -10,16 +10,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ingest.simulator.activity import request_content, state_preferences
-from ingest.simulator.behavior import CatalogIndex, listen
-from ingest.simulator.catalog import catalog_events
-from ingest.simulator.config import SimulationConfig
-from ingest.simulator.delivery import Delivery, DeliveryStats
-from ingest.simulator.ids import short_id
-from ingest.simulator.learning import study
-from ingest.simulator.truth import GroundTruth, ground_truth
-from ingest.simulator.visit import Visit
-from ingest.simulator.world import (
+from learnstream.contracts import Envelope, LearnerIdentified, LearnerIdentifiedPayload
+from simulator.activity import request_content, state_preferences
+from simulator.behavior import CatalogIndex, listen
+from simulator.catalog import catalog_events
+from simulator.config import SimulationConfig
+from simulator.delivery import Delivery, DeliveryStats
+from simulator.ids import short_id
+from simulator.learning import study
+from simulator.truth import GroundTruth, ground_truth
+from simulator.visit import Visit
+from simulator.world import (
     STREAM_CATALOG_EVENTS,
     STREAM_DELIVERY,
     Learner,
@@ -28,7 +29,6 @@ from ingest.simulator.world import (
     day_start,
     stream_seed,
 )
-from learnstream.contracts import Envelope, LearnerIdentified, LearnerIdentifiedPayload
 
 _MAX_PLAYS_PER_VISIT = 8
 

@@ -74,16 +74,17 @@ def run_demo(settings: Settings, config: DemoConfig, console: Console) -> DemoSu
     """Run every stage once over a fresh simulation; return the summary (also printed)."""
     import anyio
 
+    from app.cli import kafka_sink
+    from devstack import ensure_stack
+    from devstack.cli import status_table
     from ingest.report import summary_table
     from ingest.runner import run_ingest
-    from ingest.simulator import SimulationConfig
-    from ingest.simulator.command import run as simulate
     from ingest.topics import ensure_topics
-    from learnstream.stack import ensure_stack
-    from learnstream.stack.cli import status_table
+    from simulator import SimulationConfig
+    from simulator.command import run as simulate
 
     summary = DemoSummary()
-    demo_dir = config.work_dir or settings.stack_dir / "demo"
+    demo_dir = config.work_dir or settings.devstack.dir / "demo"
     demo_dir.mkdir(parents=True, exist_ok=True)
     truth_path = demo_dir / f"simulation-{config.seed}.truth.json"
 
@@ -104,7 +105,7 @@ def run_demo(settings: Settings, config: DemoConfig, console: Console) -> DemoSu
             ),
             out=None,
             truth=truth_path,
-            kafka=settings,
+            sink=kafka_sink(settings),
             console=console,
         )
     with _step(console, summary, "ingest (until caught up)"):
@@ -149,10 +150,10 @@ def _fit_model(settings: Settings, console: Console) -> None:
 
 
 def _project(settings: Settings, console: Console) -> None:
+    from app.projections import running_projections
     from projections import project_until_caught_up
-    from projections.cli import all_projections
 
-    result = project_until_caught_up(settings, all_projections())
+    result = project_until_caught_up(settings, running_projections())
     table = Table("projection", "how", "events applied incrementally")
     for name, applied in sorted(result.events.items()):
         how = "rebuilt from the log" if name in result.rebuilt else "incremental"
@@ -168,7 +169,7 @@ def _warehouse(settings: Settings, truth_path: Path, console: Console) -> None:
     export_readmodels(settings)
     if truth_path.exists():
         import_truth(settings, truth_path)
-    console.print(f"exported {exported.rows:,} log rows to {settings.warehouse_dir}")
+    console.print(f"exported {exported.rows:,} log rows to {settings.warehouse.dir}")
     for job in ("engagement", "difficulty"):
         result = run_job(settings, job)
         console.print(

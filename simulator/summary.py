@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from ingest.simulator.runner import SimulationStats
+from simulator.runner import SimulationStats
 
 
 def summary_table(stats: SimulationStats, seconds: float) -> Table:
