@@ -1,4 +1,4 @@
-"""The contract every projection must meet, run against the running set (app.projections): for random
+"""The contract every projection must meet, run against the running set (app.projections):
 histories (late, out of occurred_at order, duplicated), the set-based rebuild, the incremental
 fold in random batch sizes, and a rebuild-then-catch-up all give the same table; and a second
 database that received the same events in another arrival order gives the same table too."""
