@@ -219,7 +219,7 @@ def _prepare_directories(layout: PostgresLayout) -> None:
     if len(str(layout.socket_path)) > MAX_SOCKET_PATH:
         raise PrerequisiteError(
             f"Socket path {layout.socket_path} is longer than {MAX_SOCKET_PATH} bytes; "
-            "set LEARNSTREAM_STACK_DIR to a shorter folder."
+            "set LEARNSTREAM_DEVSTACK__DIR to a shorter folder."
         )
     for folder in (layout.root, layout.data, layout.socket_dir):
         folder.mkdir(parents=True, exist_ok=True)
@@ -232,7 +232,7 @@ def _prepare_directories(layout: PostgresLayout) -> None:
         raise PrerequisiteError(
             f"PostgreSQL runs as `{SERVICE_USER}` (we are root), which cannot enter "
             f"{blocked[0]}. Make it traversable (chmod o+x {blocked[0]}) or set "
-            "LEARNSTREAM_STACK_DIR to a folder outside it."
+            "LEARNSTREAM_DEVSTACK__DIR to a folder outside it."
         )
     for path in (layout.root, layout.data, layout.socket_dir):
         os.chown(path, account.pw_uid, account.pw_gid)

@@ -82,7 +82,7 @@ class LogWriter:
                     conn.close()
                     raise ConfigurationError(
                         f"cannot SET ROLE {role}: {exc}. Grant the role to the login user "
-                        "or set LEARNSTREAM_INGEST_DB_ROLE='' to run without it."
+                        "or set LEARNSTREAM_INGEST__DB_ROLE='' to run without it."
                     ) from exc
             self._conn = conn
         return self._conn

@@ -40,9 +40,9 @@ def ingest_env(settings: Settings) -> dict[str, str]:
         LEARNSTREAM_DATABASE_URL=settings.resolved_database_url,
         LEARNSTREAM_KAFKA_BOOTSTRAP=settings.resolved_kafka_bootstrap,
         LEARNSTREAM_TOPIC_NAMESPACE=settings.topic_namespace,
-        LEARNSTREAM_CONSUMER_GROUP=settings.ingest.consumer_group,
-        LEARNSTREAM_BATCH_MAX_RECORDS=str(settings.ingest.batch_max_records),
-        LEARNSTREAM_INGEST_RETRY_MAX_SECONDS=str(settings.ingest.retry_max_seconds),
+        LEARNSTREAM_INGEST__CONSUMER_GROUP=settings.ingest.consumer_group,
+        LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=str(settings.ingest.batch_max_records),
+        LEARNSTREAM_INGEST__RETRY_MAX_SECONDS=str(settings.ingest.retry_max_seconds),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     )
     return env

@@ -57,7 +57,7 @@ def test_notebooks_execute_and_draw_their_figures(
     warehouse_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The kernel inherits this environment: the notebooks read it through Settings.
-    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(warehouse_settings.warehouse.dir))
+    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE__DIR", str(warehouse_settings.warehouse.dir))
     monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", warehouse_settings.resolved_database_url)
     engagement = _run(NOTEBOOKS / "engagement.ipynb", monkeypatch)
     learner_model = _run(NOTEBOOKS / "learner_model.ipynb", monkeypatch)
@@ -75,7 +75,7 @@ def test_learner_model_notebook_degrades_without_truth(
     load_simulation(settings, tmp_path / "truth.json", learners=15, days=7, seed=2)
     export_all(settings)
     run_job(settings, "difficulty")
-    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(settings.warehouse.dir))
+    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE__DIR", str(settings.warehouse.dir))
     notebook = _run(NOTEBOOKS / "learner_model.ipynb", monkeypatch)
     assert "No simulator truth" in _text(notebook)
     assert _figures(notebook) == 2

@@ -196,7 +196,7 @@ def test_cli_export_jobs_report(
     from app.cli import app
 
     monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", simulated.resolved_database_url)
-    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE_DIR", str(simulated.warehouse.dir))
+    monkeypatch.setenv("LEARNSTREAM_WAREHOUSE__DIR", str(simulated.warehouse.dir))
     runner = CliRunner()
     out = runner.invoke(app, ["export", "--truth", str(tmp_path / "truth.json")])
     assert out.exit_code == 0, out.output

@@ -255,7 +255,7 @@ def test_a_component_can_be_left_alone(tmp_path: Path, monkeypatch: pytest.Monke
 def test_cli_status_shows_external_servers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEARNSTREAM_KAFKA_BOOTSTRAP", "broker.example:9092")
     monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", "postgresql://app@db.example/learnstream")
-    monkeypatch.setenv("LEARNSTREAM_STACK_DIR", str(tmp_path))
+    monkeypatch.setenv("LEARNSTREAM_DEVSTACK__DIR", str(tmp_path))
 
     result = CliRunner().invoke(app, ["status"])
 
