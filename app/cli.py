@@ -5,8 +5,6 @@ neighbour or the app. Heavy imports happen inside the commands so ``--help`` sta
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import typer
 
 import ingest.cli
@@ -14,11 +12,8 @@ import learner_model.cli
 import projections.cli
 import simulator.cli
 import warehouse.cli
+from app.wiring import kafka_sink, running_projections, start_services
 from devstack.cli import app as stack_app
-from learnstream.contracts import Envelope
-from learnstream.settings import Settings
-from projections.projection import Projection
-from simulator.sinks import EventSink
 
 app = typer.Typer(
     name="learnstream",
@@ -29,30 +24,6 @@ app = typer.Typer(
 app.add_typer(stack_app, name="stack", help="Start, stop and inspect the local Kafka + PostgreSQL.")
 contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
-
-
-def start_services(settings: Settings) -> None:
-    """Start the local stack when the settings point at it (nothing when both are external)."""
-    from devstack import ensure_stack
-
-    ensure_stack(settings)
-
-
-def kafka_sink(settings: Settings) -> EventSink:
-    """The simulator's Kafka sink: ingest's producer (acks=all, idempotent)."""
-
-    def send(events: Iterable[Envelope]) -> int:
-        from ingest.emitter import produce
-
-        return produce(settings, events)
-
-    return send
-
-
-def running_projections() -> list[Projection]:
-    from app.projections import running_projections as composed
-
-    return composed()
 
 
 @app.command()

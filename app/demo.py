@@ -74,7 +74,7 @@ def run_demo(settings: Settings, config: DemoConfig, console: Console) -> DemoSu
     """Run every stage once over a fresh simulation; return the summary (also printed)."""
     import anyio
 
-    from app.cli import kafka_sink
+    from app.wiring import kafka_sink
     from devstack import ensure_stack
     from devstack.cli import status_table
     from ingest.report import summary_table

@@ -40,8 +40,9 @@ from rich.progress import Progress
 from devstack import ensure_stack
 from ingest.emitter import Emitter
 from ingest.topics import ensure_topics, topic_names
-from learnstream.contracts import LOG_TABLES, encode_event
+from learnstream.contracts import encode_event
 from learnstream.db import libpq_url, migrate
+from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
 from testing.ingest import start_ingest_process
 from tests.examples import example

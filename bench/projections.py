@@ -49,11 +49,11 @@ from rich.progress import Progress
 from devstack import ensure_stack
 from ingest.appender import append_batch
 from ingest.rows import SourceOffset, columns_of
-from learnstream.contracts import LOG_TABLES, Envelope, Topic
+from learnstream.contracts import Envelope, Topic
 from learnstream.db import connect, libpq_url, migrate
+from learnstream.log import LOG_TABLES, frontier
 from learnstream.settings import Settings
 from projections.fold import replay_rebuild
-from projections.log_reader import frontier
 from projections.projection import Projection, Store
 from projections.rebuild import rebuild
 from projections.runner import default_projections, run_projections

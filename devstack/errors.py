@@ -1,20 +1,15 @@
-"""Why the local stack could not do what was asked.
-
-The stack's errors sit under the project-wide ``StackError`` (see :mod:`learnstream.errors`),
-split by what the caller must do about them::
-
-    LearnstreamError
-    └── StackError             catch this to handle every stack failure
-        ├── PrerequisiteError  fix the machine (install a package, open a directory), then retry
-        └── StartError         a server did not come up (or its port is someone else's); the
-                               message carries the tail of its log
-"""
+"""Why the local stack could not do what was asked; the whole tree is drawn in
+:mod:`learnstream.errors`."""
 
 from __future__ import annotations
 
-from learnstream.errors import StackError
+from learnstream.errors import LearnstreamError
 
 __all__ = ["PrerequisiteError", "StackError", "StartError"]
+
+
+class StackError(LearnstreamError):
+    """The local stack (Kafka, PostgreSQL) could not be installed, started or reached."""
 
 
 class PrerequisiteError(StackError):

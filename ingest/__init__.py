@@ -1,32 +1,28 @@
 """Ingest: Kafka -> the append-only PostgreSQL log, exactly once in effect.
 
-Public API (imported lazily so ``learnstream --help`` does not pay for Kafka clients):
-
-- :class:`Emitter` (``ingest.emitter``): send typed events to their topics.
-- :func:`ensure_topics` (``ingest.topics``): create the event and dead-letter topics.
-- :func:`append_batch`, :class:`AppendResult`, :class:`DeadLetter` (``ingest.appender``).
-- :class:`SourceOffset` (``ingest.rows``): where a message came from.
+- :class:`Emitter` and :func:`produce`: send typed events to their topics (backends).
+- :func:`ensure_topics`: create the event and dead-letter topics.
+- :func:`append_batch`, :class:`AppendResult`, :class:`DeadLetter`: the idempotent appender.
+- :class:`SourceOffset`: where a message came from.
+- :func:`run_ingest`: the consumer loop behind ``learnstream ingest``.
 """
 
-from __future__ import annotations
+from ingest.appender import AppendResult, DeadLetter, append_batch
+from ingest.emitter import Emitter, produce
+from ingest.errors import ConsumerFailed, IngestInterrupted
+from ingest.rows import SourceOffset
+from ingest.runner import run_ingest
+from ingest.topics import ensure_topics
 
-from importlib import import_module
-from typing import Any
-
-_EXPORTS = {
-    "AppendResult": "ingest.appender",
-    "DeadLetter": "ingest.appender",
-    "Emitter": "ingest.emitter",
-    "SourceOffset": "ingest.rows",
-    "append_batch": "ingest.appender",
-    "ensure_topics": "ingest.topics",
-}
-
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ingest' has no attribute {name!r}")
-    return getattr(import_module(module), name)
+__all__ = [
+    "AppendResult",
+    "ConsumerFailed",
+    "DeadLetter",
+    "Emitter",
+    "IngestInterrupted",
+    "SourceOffset",
+    "append_batch",
+    "ensure_topics",
+    "produce",
+    "run_ingest",
+]

@@ -1,13 +1,4 @@
-"""Exceptions of the ingest stage, placed in the shared tree (``learnstream.errors``)::
-
-    LearnstreamError
-    ├── EventRejected                terminal: dead-letter the message (codec, UNSTORABLE)
-    ├── TransientError
-    │   ├── DatabaseUnavailable      retry the same batch, commit no offsets
-    │   ├── BrokerUnavailable        retry the same batch, commit no offsets
-    │   └── IngestInterrupted        shutdown while retrying: batch stays uncommitted
-    └── ConsumerFailed               unexpected failure: consumer stopped, batch uncommitted
-"""
+"""Exceptions of the ingest stage; the whole tree is drawn in :mod:`learnstream.errors`."""
 
 from __future__ import annotations
 

@@ -4,7 +4,8 @@ bound parameters."""
 from __future__ import annotations
 
 from ingest.rows import columns_of
-from learnstream.contracts import LOG_TABLES, Topic
+from learnstream.contracts import Topic
+from learnstream.log import LOG_TABLES
 
 
 def _append_sql(topic: Topic) -> str:

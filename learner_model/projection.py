@@ -17,8 +17,7 @@ the session rows are dropped. That equals a rebuild which knew the identity from
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
@@ -29,11 +28,9 @@ from psycopg.types.json import Jsonb
 from learner_model.observations import MODEL_EVENT_TYPES
 from learner_model.queries import (
     DELETE_MODEL_STATES,
-    REBUILD_IDENTITIES,
     SELECT_IDENTITIES,
     SELECT_MODEL_STATES,
     SESSIONS_OF_LEARNERS,
-    SUBJECT_EVENTS,
     UPSERT_IDENTITY,
     UPSERT_STATE_COLUMNS,
 )
@@ -46,13 +43,24 @@ from learner_model.state import (
     view,
 )
 from learner_model.store import load_current_params
-from learnstream.contracts import EVENT_TYPES, LOG_TABLES, Envelope, Topic, topic_for
+from learnstream.contracts import Topic, topic_for
+from learnstream.log import (
+    AT_OR_BELOW_SQL,
+    IDENTIFIED,
+    Checkpoint,
+    Connection,
+    LogEvent,
+    earliest_identifications_sql,
+    envelope_of,
+    is_earlier,
+    read_through,
+    subject_of,
+)
 from projections.fold import replay_rebuild
-from projections.projection import Checkpoint, Connection, LogEvent, Projection, ReadTable, Store
+from projections.projection import Projection, ReadTable, Store
 
 STATE_TABLE = "learner_model_state"
 IDENTITY_TABLE = "learner_model_identities"
-IDENTIFIED = "learner.identified"
 
 _DDL = """
     learner_id               TEXT             PRIMARY KEY,
@@ -79,24 +87,6 @@ _IDENTITY_DDL = """
     identified_at TIMESTAMPTZ NOT NULL,
     event_id      UUID        NOT NULL
 """
-
-
-def envelope_of(event: LogEvent) -> Envelope:
-    """The typed event of a log row (the log stores the full validated payload)."""
-    cls = EVENT_TYPES[event.event_type]
-    return cls.model_validate({
-        "event_id": event.event_id, "event_type": event.event_type,
-        "schema_version": event.schema_version, "occurred_at": event.occurred_at,
-        "session_id": event.session_id, "learner_id": event.learner_id,
-        "content_id": event.content_id, "payload": dict(event.payload),
-    })
-
-
-def subject_of(event: LogEvent | Envelope, identities: Mapping[str, str] | None = None) -> str:
-    """The row an event counts for: learner, else the session's learner, else the session."""
-    if event.learner_id:
-        return event.learner_id
-    return (identities or {}).get(event.session_id, event.session_id)
 
 
 class LearnerModelProjection(Projection):
@@ -185,8 +175,12 @@ class LearnerModelProjection(Projection):
     def rebuild(self, conn: Connection, store: Store, upto: Checkpoint) -> None:
         # The whole identity map first: replayed identifications then change nothing, so each
         # event is folded once, in log order, under its final subject.
-        conn.execute(sql.SQL(REBUILD_IDENTITIES).format(table=store.table(IDENTITY_TABLE)),
-                     {"tx": str(upto.tx_id), "pos": upto.position})
+        conn.execute(
+            sql.SQL("INSERT INTO {table} (session_id, learner_id, identified_at, event_id) "
+                    ).format(table=store.table(IDENTITY_TABLE))
+            + sql.SQL(earliest_identifications_sql("log.catalog_events", AT_OR_BELOW_SQL)),
+            {"tx": str(upto.tx_id), "pos": upto.position},
+        )
         replay_rebuild(self, conn, store, upto)
 
 
@@ -199,10 +193,9 @@ def _record_identities(
     for e in events:
         if e.event_type != IDENTIFIED or not e.learner_id:
             continue
-        candidate = (e.occurred_at, e.event_id, e.learner_id)
         known = earliest.get(e.session_id)
-        if known is None or candidate[:2] < known[:2]:
-            earliest[e.session_id] = candidate
+        if is_earlier((e.occurred_at, e.event_id), None if known is None else known[:2]):
+            earliest[e.session_id] = (e.occurred_at, e.event_id, e.learner_id)
     if not earliest:
         return {}
     table = store.table(IDENTITY_TABLE)
@@ -214,7 +207,7 @@ def _record_identities(
     changed: dict[str, tuple[str, str | None]] = {}
     for session, (at, event_id, learner) in sorted(earliest.items()):
         previous = stored.get(session)
-        if previous is not None and previous[:2] <= (at, event_id):
+        if not is_earlier((at, event_id), None if previous is None else previous[:2]):
             continue
         changed[session] = (learner, None if previous is None else previous[2])
         conn.execute(sql.SQL(UPSERT_IDENTITY).format(table=table),
@@ -237,17 +230,12 @@ def _subject_events(
     learners: Sequence[str],
     sessions: Sequence[str],
     upto: Checkpoint,
-) -> Iterator[LogEvent]:
+) -> list[LogEvent]:
     """The model events of ``learners`` and of the anonymous ``sessions``, at or below
     ``upto``, in log read order ``(tx_id, position)`` across the log tables."""
-    types = sorted(MODEL_EVENT_TYPES)
-    params = {"types": types, "learners": list(learners), "sessions": list(sessions),
-              "tx": str(upto.tx_id), "pos": upto.position}
-    streams: list[list[LogEvent]] = []
-    for topic in sorted({topic_for(t) for t in types} & set(families), key=lambda t: t.value):
-        query = sql.SQL(SUBJECT_EVENTS).format(table=sql.Identifier(LOG_TABLES[topic]))
-        streams.append([LogEvent(topic, *r) for r in conn.execute(query, params).fetchall()])
-    yield from heapq.merge(*streams, key=lambda e: (e.tx_id, e.position))
+    wanted = {topic_for(t) for t in MODEL_EVENT_TYPES} & set(families)
+    return read_through(conn, wanted, MODEL_EVENT_TYPES, upto, learners=learners,
+                        sessions=sessions)
 
 
 def _upsert_sql(table: sql.Identifier) -> sql.Composed:

@@ -23,15 +23,6 @@ INSERT_VERSION: LiteralString = """
     ON CONFLICT (version) DO UPDATE SET is_current = true, metrics = EXCLUDED.metrics
 """
 
-#: Graded outcomes and preference signals for the batch fit, in log order.
-TRAINING_EVENTS: LiteralString = """
-    SELECT position, event_id, event_type, schema_version, occurred_at, session_id, learner_id,
-           content_id, payload, context
-    FROM log.{table}
-    WHERE event_type = ANY(%s)
-    ORDER BY position
-"""
-
 #: One or many learners' state rows plus the projection checkpoint, in one round trip.
 READ_STATES: LiteralString = """
     SELECT s.learner_id, s.comprehension_level, s.comprehension_low, s.comprehension_high,
@@ -58,15 +49,6 @@ UPSERT_STATE_COLUMNS: tuple[str, ...] = (
     "last_event_at", "last_position", "model_state",
 )
 
-#: Recent events of a learner (for ``learner explain``).
-LEARNER_EVENTS: LiteralString = """
-    SELECT position, event_id, event_type, schema_version, occurred_at, session_id, learner_id,
-           content_id, payload, context
-    FROM log.{table}
-    WHERE (learner_id = %s OR (learner_id IS NULL AND session_id = %s)) AND event_type = ANY(%s)
-    ORDER BY position
-"""
-
 # ---- identity (anonymous session -> learner) for the learner-model projection ----
 
 #: The stored identities of some sessions (``{table}``: this generation's identities table).
@@ -87,30 +69,7 @@ UPSERT_IDENTITY: LiteralString = """
         identified_at = EXCLUDED.identified_at, event_id = EXCLUDED.event_id
 """
 
-#: The rebuild's identity map: each session's earliest identification (by
-#: ``(occurred_at, event_id)``) among the log rows at or below the bound.
-REBUILD_IDENTITIES: LiteralString = """
-    INSERT INTO {table} (session_id, learner_id, identified_at, event_id)
-    SELECT DISTINCT ON (session_id) session_id, learner_id, occurred_at, event_id
-    FROM log.catalog_events
-    WHERE event_type = 'learner.identified' AND learner_id IS NOT NULL
-      AND (tx_id, position) <= (%(tx)s::text::xid8, %(pos)s)
-    ORDER BY session_id, occurred_at, event_id
-"""
-
 DELETE_MODEL_STATES: LiteralString = """
     DELETE FROM {table} WHERE learner_id = ANY(%s)
 """
 
-#: The model events of some learners and of their anonymous sessions, in log read order,
-#: at or below a bound (one log table; ``{table}``: the log table).
-SUBJECT_EVENTS: LiteralString = """
-    SELECT position, tx_id::text::bigint, event_id, event_type, schema_version, occurred_at,
-           received_at, session_id, learner_id, content_id, payload
-    FROM log.{table}
-    WHERE event_type = ANY(%(types)s)
-      AND (learner_id = ANY(%(learners)s)
-           OR (learner_id IS NULL AND session_id = ANY(%(sessions)s)))
-      AND (tx_id, position) <= (%(tx)s::text::xid8, %(pos)s)
-    ORDER BY tx_id, position
-"""

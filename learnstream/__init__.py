@@ -1,8 +1,10 @@
 """Learnstream: event-sourced analytics and learner modeling for learning apps.
 
-This package holds what every stage shares: settings, event contracts, the exception tree,
-the local stack and the command line. The stages are the top-level packages ``ingest``,
-``projections``, ``learner_model`` and ``warehouse``.
+This package is the kernel: what every stage shares and nothing else: settings (a typed part
+per stage), the exception tree, database connections and migrations, the event contracts and
+the log (its tables, the gap-safe reader, the row -> event converter, the identity rule). It
+imports no stage. The stages are the top-level packages ``ingest``, ``projections``,
+``learner_model`` and ``warehouse``; ``app`` composes them.
 """
 
 from learnstream.errors import (
@@ -12,7 +14,6 @@ from learnstream.errors import (
     EventRejected,
     LearnstreamError,
     RejectionReason,
-    StackError,
     TransientError,
 )
 from learnstream.settings import Settings, load_settings
@@ -25,7 +26,6 @@ __all__ = [
     "LearnstreamError",
     "RejectionReason",
     "Settings",
-    "StackError",
     "TransientError",
     "load_settings",
 ]

@@ -1,14 +1,30 @@
-"""One exception tree for the whole pipeline.
+"""One exception tree for the whole pipeline, drawn here once (a test holds the drawing
+against the classes). The kernel defines the root and the kinds every stage shares; each
+stage defines its own under them in its ``errors.py``.
 
 Split by what the caller must do, never by message text::
 
     LearnstreamError
-    ├── EventRejected          terminal: a bad event; dead-letter it with its reason, never retry
-    ├── TransientError         retry with backoff and keep the Kafka offset uncommitted
+    ├── EventRejected              terminal: a bad event; dead-letter it with its reason
+    ├── TransientError             retry with backoff; keep the Kafka offset uncommitted
     │   ├── DatabaseUnavailable
-    │   └── BrokerUnavailable
-    ├── StackError             the local stack could not be started or reached
-    └── ConfigurationError     settings are inconsistent or incomplete
+    │   ├── BrokerUnavailable
+    │   └── IngestInterrupted      ingest: shutdown while retrying; the batch stays uncommitted
+    ├── ConfigurationError         settings are inconsistent or incomplete
+    ├── ConsumerFailed             ingest: unexpected failure; consumer stopped, batch uncommitted
+    ├── ProjectionError            projections
+    │   └── UnknownProjection      no projection of that name runs
+    ├── LearnerModelError          learner model
+    │   ├── DatasetFormatError     a knowledge-tracing file is not in the expected format
+    │   └── StateUnavailable       the state store could not be read; retry (the API answers 503)
+    ├── WarehouseError             warehouse
+    │   ├── TransportUnavailable   the requested PostgreSQL -> Arrow transport cannot be used
+    │   ├── ExportCorrupt          the Parquet tree and its manifest disagree beyond repair
+    │   ├── UnknownJob             no warehouse job of that name
+    │   └── WarehouseEmpty         a job or report needs data the warehouse does not have yet
+    └── StackError                 devstack: the local Kafka/PostgreSQL could not be started
+        ├── PrerequisiteError      fix the machine (install a package, free a folder), retry
+        └── StartError             a server did not come up; the message has its log's tail
 """
 
 from __future__ import annotations
@@ -66,10 +82,6 @@ class DatabaseUnavailable(TransientError):
 
 class BrokerUnavailable(TransientError):
     """Kafka could not be reached."""
-
-
-class StackError(LearnstreamError):
-    """The local stack (Kafka, PostgreSQL) could not be installed, started or reached."""
 
 
 class ConfigurationError(LearnstreamError):

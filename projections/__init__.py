@@ -1,12 +1,12 @@
 """Projections: read models kept current from the append-only log, gap-safe and rebuildable.
 
 Public surface: the :class:`Projection` interface (and the :class:`FoldProjection` helper)
-other stages implement, the runner entry points, and rebuild/status.
+other stages implement, the runner entry points, and rebuild. The log itself (checkpoints,
+the gap-safe reader) is the kernel's: :mod:`learnstream.log`.
 """
 
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule
-from projections.log_reader import Batch, frontier, read_batch
-from projections.projection import Checkpoint, LogEvent, Projection, ReadTable, Store
+from projections.projection import Projection, ReadTable, Store
 from projections.rebuild import RebuildResult, rebuild
 from projections.runner import (
     RunSummary,
@@ -17,13 +17,10 @@ from projections.runner import (
 )
 
 __all__ = [
-    "Batch",
-    "Checkpoint",
     "Col",
     "FoldProjection",
     "Group",
     "GroupKind",
-    "LogEvent",
     "Projection",
     "ReadTable",
     "RebuildResult",
@@ -31,9 +28,7 @@ __all__ = [
     "RunSummary",
     "Store",
     "default_projections",
-    "frontier",
     "project_until_caught_up",
-    "read_batch",
     "rebuild",
     "run_batch",
     "run_projections",

@@ -12,8 +12,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from projections.fold import IDENTIFIED, Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import LogEvent, ReadTable
+from learnstream.log import IDENTIFIED, LogEvent
+from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
+from projections.projection import ReadTable
 
 _ATTEMPT = (
     ("completed_at", "timestamptz"),

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from learnstream.log import LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import LogEvent, ReadTable
+from projections.projection import ReadTable
 
 # (column, pg type) of content.generated payload fields kept on the row.
 _CONTENT_FIELDS = (

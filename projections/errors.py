@@ -1,10 +1,4 @@
-"""Exceptions of the projections stage (see ``learnstream.errors`` for the whole tree)::
-
-LearnstreamError
-└── ProjectionError
-    ├── UnknownProjection     no projection of that name is registered
-    └── ProjectionFailed      an event could not be applied; the projection stopped there
-"""
+"""Exceptions of the projections stage; the whole tree is drawn in :mod:`learnstream.errors`."""
 
 from __future__ import annotations
 
@@ -17,7 +11,3 @@ class ProjectionError(LearnstreamError):
 
 class UnknownProjection(ProjectionError):
     """No projection of that name is registered."""
-
-
-class ProjectionFailed(ProjectionError):
-    """Applying an event raised; the projection's checkpoint stays before that event."""

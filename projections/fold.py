@@ -41,13 +41,20 @@ from psycopg import sql
 from psycopg.adapt import PyFormat
 from psycopg.types.json import Jsonb
 
-from projections.log_reader import read_batch
-from projections.projection import Checkpoint, Connection, LogEvent, Projection, Store
+from learnstream.log import (
+    AT_OR_BELOW_SQL,
+    IDENTIFIED,
+    Checkpoint,
+    Connection,
+    LogEvent,
+    earliest_identifications_sql,
+    read_batch,
+)
+from projections.projection import Projection, Store
 
 State = dict[str, Any]
 Key = tuple[Any, ...]
 
-IDENTIFIED = "learner.identified"
 
 
 class Rule(Enum):
@@ -346,23 +353,16 @@ class FoldProjection(Projection):
         return f'r."{name}"'
 
 
-UPTO_SQL = "(tx_id, position) <= (%(tx)s::text::xid8, %(pos)s)"
+UPTO_SQL = AT_OR_BELOW_SQL
 SUBJECT_SQL = "coalesce(l.learner_id, i.learner_id, l.session_id)"
 
-#: Earliest identification of each session, within the rebuild bound (the same rule as
-#: :func:`_identities` on the incremental path).
-IDENTITIES_SQL = (
-    "SELECT DISTINCT ON (session_id) session_id, learner_id FROM log.catalog_events "
-    "WHERE event_type = 'learner.identified' "
-    "AND (tx_id, position) <= (%(tx)s::text::xid8, %(pos)s) "
-    "ORDER BY session_id, occurred_at, event_id"
-)
+#: Earliest identification of each session, within the rebuild bound (the identity rule, as
+#: on the incremental path in :func:`_identities`).
+IDENTITIES_SQL = earliest_identifications_sql("log.catalog_events", AT_OR_BELOW_SQL)
 
-_IDENTITIES_FOR = (
-    "SELECT DISTINCT ON (session_id) session_id, learner_id FROM log.catalog_events "
-    "WHERE event_type = 'learner.identified' AND session_id = ANY(%s) "
-    "AND (tx_id, position) <= (%s::text::xid8, %s) "
-    "ORDER BY session_id, occurred_at, event_id"
+_IDENTITIES_FOR = earliest_identifications_sql(
+    "log.catalog_events",
+    "session_id = ANY(%(sessions)s) AND " + AT_OR_BELOW_SQL,
 )
 
 _ARRAY_KINDS = (GroupKind.SEQ, GroupKind.MINMAP, GroupKind.SUMMAP)
@@ -377,7 +377,9 @@ def _identities(conn: Connection, events: Sequence[LogEvent]) -> dict[str, str]:
     if not sessions:
         return {}
     end = events[-1].checkpoint
-    rows = conn.execute(_IDENTITIES_FOR, (sessions, str(end.tx_id), end.position)).fetchall()
+    rows = conn.execute(
+        _IDENTITIES_FOR, {"sessions": sessions, "tx": str(end.tx_id), "pos": end.position}
+    ).fetchall()
     return {str(r[0]): str(r[1]) for r in rows}
 
 

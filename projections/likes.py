@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from learnstream.log import LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import LogEvent, ReadTable
+from projections.projection import ReadTable
 
 _LIKED_SQL = (
     "(s.liked_at IS NOT NULL AND (s.unliked_at IS NULL "

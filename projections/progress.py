@@ -22,8 +22,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from projections.fold import IDENTIFIED, Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import LogEvent, ReadTable
+from learnstream.log import IDENTIFIED, LogEvent
+from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
+from projections.projection import ReadTable
 
 LESSON_TYPES = frozenset({"lesson.started", "lesson.position", "lesson.completed"})
 

@@ -12,52 +12,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar
-from uuid import UUID
+from typing import ClassVar
 
-import psycopg
 from psycopg import sql
 
 from learnstream.contracts import Topic, topic_for
-
-Connection = psycopg.Connection[Any]
-
-
-@dataclass(frozen=True, slots=True, order=True)
-class Checkpoint:
-    """A position in the log's read order ``(tx_id, position)``: every log row at or below it
-    has been applied. ``Checkpoint.START`` is before every row."""
-
-    tx_id: int
-    position: int
-
-    START: ClassVar[Checkpoint]
-
-
-Checkpoint.START = Checkpoint(0, 0)
-
-
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    """One log row as projections see it: the envelope plus the full JSON payload."""
-
-    family: Topic
-    position: int
-    tx_id: int
-    event_id: UUID
-    event_type: str
-    schema_version: int
-    occurred_at: datetime
-    received_at: datetime
-    session_id: str
-    learner_id: str | None
-    content_id: str | None
-    payload: Mapping[str, Any]
-
-    @property
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(self.tx_id, self.position)
+from learnstream.log import Checkpoint, Connection, LogEvent
 
 
 @dataclass(frozen=True, slots=True)

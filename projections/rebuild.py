@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from projections.log_reader import frontier, read_batch
-from projections.projection import Checkpoint, Connection, Projection
+from learnstream.log import Checkpoint, Connection, frontier, read_batch
+from projections.projection import Projection
 from projections.queries import (
     GET_CHECKPOINT,
     LOCK_CHECKPOINT_WAIT,

@@ -25,9 +25,9 @@ import psycopg
 from psycopg import sql
 
 from learnstream.db import connect
+from learnstream.log import Checkpoint, Connection, LogEvent, read_batch
 from learnstream.settings import Settings
-from projections.log_reader import read_batch
-from projections.projection import Checkpoint, Connection, LogEvent, Projection
+from projections.projection import Projection
 from projections.queries import (
     ADVANCE_CHECKPOINT,
     CLEAR_FAILURE,

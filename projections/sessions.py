@@ -25,8 +25,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
+from learnstream.log import LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import LogEvent, ReadTable
+from projections.projection import ReadTable
 
 _CENTI = timedelta(microseconds=10_000)
 PLAYBACK_TYPES = frozenset(

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from projections.log_reader import pending
-from projections.projection import Checkpoint, Connection, Projection
+from learnstream.log import Checkpoint, Connection, pending
+from projections.projection import Projection
 from projections.queries import ALL_CHECKPOINTS
 
 

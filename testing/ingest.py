@@ -17,8 +17,9 @@ from ingest.consumer import IngestConsumer
 from ingest.runner import run_ingest
 from ingest.summary import IngestSummary
 from ingest.topics import ensure_topics
-from learnstream.contracts import LOG_TABLES, Topic
+from learnstream.contracts import Topic
 from learnstream.db import connect
+from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,12 +1,4 @@
-"""The warehouse's exceptions, under the project tree (``learnstream.errors``)::
-
-    LearnstreamError
-    └── WarehouseError            something in the warehouse stage went wrong
-        ├── TransportUnavailable  the requested Postgres -> Arrow transport cannot be used
-        ├── ExportCorrupt         the Parquet tree and its manifest disagree beyond repair
-        ├── UnknownJob            ``learnstream jobs run NAME`` with a NAME that does not exist
-        └── WarehouseEmpty        a job or report needs data the warehouse does not have yet
-"""
+"""Exceptions of the warehouse stage; the whole tree is drawn in :mod:`learnstream.errors`."""
 
 from __future__ import annotations
 

@@ -173,8 +173,8 @@ def export_log(
         horizon = int(horizon_row[0])
         params: dict[str, Any] = {
             "horizon": horizon,
-            "after_tx": manifest.checkpoint.tx_id,
-            "after_position": manifest.checkpoint.position,
+            "tx": str(manifest.checkpoint.tx_id),
+            "pos": manifest.checkpoint.position,
         }
         backlog_row = conn.execute(EXPORT_BACKLOG, params).fetchone()
         backlog = int(backlog_row[0]) if backlog_row else 0
@@ -182,7 +182,7 @@ def export_log(
     result.transport = source.name
 
     def fetch(after: Checkpoint) -> pa.Table:
-        query = {**params, "after_tx": after.tx_id, "after_position": after.position,
+        query = {**params, "tx": str(after.tx_id), "pos": after.position,
                  "limit": batch_rows}
         return _to_events_schema(source.fetch(EXPORT_BATCH, query, WIRE_SCHEMA))
 

@@ -3,12 +3,13 @@ this package; values are always bound parameters (``%(name)s``)."""
 
 from __future__ import annotations
 
+from learnstream.log import HORIZON_SQL, after_below_horizon_sql
 from warehouse.columns import EXPORT_COLUMNS, LOG_FAMILIES
 
 #: The gap-safe horizon: every transaction with an id below it has finished (committed or
 #: rolled back), so no row with a smaller ``tx_id`` can appear later. Captured once per export
 #: run, which also bounds the run when writers never stop.
-EXPORT_HORIZON = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+EXPORT_HORIZON = HORIZON_SQL
 
 
 def _family_select(family: str) -> str:
@@ -18,8 +19,7 @@ def _family_select(family: str) -> str:
     SELECT
         {columns}
     FROM log.{family}
-    WHERE tx_id < %(horizon)s::text::xid8
-      AND (tx_id, position) > (%(after_tx)s::text::xid8, %(after_position)s::bigint)
+    WHERE {after_below_horizon_sql(f"log.{family}.")}
     -- Qualified: the bare names would mean the output columns (tx_id cast to bigint),
     -- which no index covers; the table's columns walk the (tx_id, position) index.
     ORDER BY log.{family}.tx_id, log.{family}.position
@@ -44,8 +44,7 @@ EXPORT_SESSION_SETUP = "SET work_mem = '256MB'"
 
 #: Rows still to export below the horizon (for the progress bar).
 EXPORT_BACKLOG = "SELECT " + " + ".join(
-    f"(SELECT count(*) FROM log.{f} WHERE tx_id < %(horizon)s::text::xid8 "
-    f"AND (tx_id, position) > (%(after_tx)s::text::xid8, %(after_position)s::bigint))"
+    f"(SELECT count(*) FROM log.{f} WHERE {after_below_horizon_sql()})"
     for f in LOG_FAMILIES
 )
 
@@ -59,20 +58,10 @@ HORIZON_PASSED_LOG = (
 #: Does a relation exist? (``to_regclass`` is NULL when it does not.)
 RELATION_EXISTS = "SELECT to_regclass(%(name)s) IS NOT NULL"
 
-#: The learner model's ability column (``read.learner_model_state.ability_logit``, logit
-#: scale like the Rasch fit), found by name so the warehouse keeps working before it exists.
-FIND_LEARNER_ABILITY = """
-SELECT c.table_schema, c.table_name, c.column_name
-FROM information_schema.columns c
-WHERE c.table_name = 'learner_model_state'
-  AND c.column_name IN ('ability_logit', 'ability', 'theta')
-  AND EXISTS (
-      SELECT 1 FROM information_schema.columns k
-      WHERE k.table_schema = c.table_schema AND k.table_name = c.table_name
-        AND k.column_name = 'learner_id')
-ORDER BY c.table_schema = 'read' DESC,
-         array_position(ARRAY['ability_logit', 'ability', 'theta'], c.column_name::text),
-         c.table_schema
+#: Learners' abilities (logit scale, like the Rasch fit) from the learner model's read model,
+#: which has one owner (learner_model/projection.py); NULL before it exists.
+LEARNER_ABILITIES = """
+SELECT learner_id, ability_logit FROM read.learner_model_state WHERE ability_logit IS NOT NULL
 """
 
 #: Book-keeping of one job run.

@@ -68,7 +68,7 @@ from learnstream.contracts.registry import (
     event_types_on,
     topic_for,
 )
-from learnstream.contracts.topics import EVENT_TOPICS, LOG_TABLES, Topic
+from learnstream.contracts.topics import EVENT_TOPICS, Topic
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -76,7 +76,6 @@ __all__ = [
     "EVENT_ADAPTER",
     "EVENT_TOPICS",
     "EVENT_TYPES",
-    "LOG_TABLES",
     "AssessmentSubmitted",
     "AssessmentSubmittedPayload",
     "ContentCharacteristics",

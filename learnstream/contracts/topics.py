@@ -24,12 +24,3 @@ EVENT_TOPICS: tuple[Topic, ...] = (
     Topic.LEARNING,
     Topic.CATALOG,
 )
-
-#: The append-only log table each event topic lands in (schema ``log``).
-LOG_TABLES: dict[Topic, str] = {
-    Topic.BEHAVIOR: "behavioral_events",
-    Topic.LIKES: "like_events",
-    Topic.ACTIVITY: "activity_events",
-    Topic.LEARNING: "learning_events",
-    Topic.CATALOG: "catalog_events",
-}

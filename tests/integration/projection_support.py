@@ -14,10 +14,10 @@ from ingest.appender import append_batch
 from ingest.rows import SourceOffset
 from learnstream.contracts import Envelope
 from learnstream.db import connect
+from learnstream.log import Checkpoint, read_batch
 from learnstream.settings import Settings
 from projections.fold import FoldProjection
-from projections.log_reader import read_batch
-from projections.projection import Checkpoint, Projection, Store
+from projections.projection import Projection, Store
 from testing.databases import scratch_database
 
 

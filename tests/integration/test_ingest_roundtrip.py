@@ -6,7 +6,8 @@ import pytest
 
 from ingest.emitter import produce
 from ingest.rows import FAMILY_COLUMNS
-from learnstream.contracts import EVENT_TOPICS, EVENT_TYPES, LOG_TABLES, Topic
+from learnstream.contracts import EVENT_TOPICS, EVENT_TYPES, Topic
+from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
 from testing.ingest import ingest_until_idle, log_rows, logged_event_ids
 from tests.examples import all_examples, example

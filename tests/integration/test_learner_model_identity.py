@@ -25,9 +25,9 @@ from learnstream.contracts import (
     LikePayload,
 )
 from learnstream.db import connect
+from learnstream.log import Checkpoint, frontier
 from learnstream.settings import Settings
-from projections.log_reader import frontier
-from projections.projection import Checkpoint, Store
+from projections.projection import Store
 from projections.runner import project_until_caught_up
 from tests.integration.projection_support import (
     append,

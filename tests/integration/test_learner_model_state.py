@@ -29,8 +29,8 @@ from learnstream.contracts import (
     SkipPayload,
 )
 from learnstream.db import connect
+from learnstream.log import Checkpoint
 from learnstream.settings import Settings
-from projections.projection import Checkpoint
 from projections.runner import project_until_caught_up
 from tests.integration.projection_support import (
     append,

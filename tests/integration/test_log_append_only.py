@@ -7,8 +7,8 @@ import pytest
 
 from ingest.appender import append_batch
 from ingest.rows import SourceOffset
-from learnstream.contracts import LOG_TABLES
 from learnstream.db import connect
+from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
 from tests.examples import all_examples
 

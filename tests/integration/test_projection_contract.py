@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from app.projections import running_projections
 from learnstream.contracts import Envelope
 from learnstream.db import connect
+from learnstream.log import Checkpoint, frontier
 from learnstream.settings import Settings
-from projections.log_reader import frontier
-from projections.projection import Checkpoint, Projection
+from projections.projection import Projection
 from tests.integration.projection_support import (
     append,
     apply_incrementally,

@@ -15,10 +15,10 @@ from ingest.appender import append_batch
 from ingest.rows import SourceOffset
 from learnstream.contracts import Envelope
 from learnstream.db import connect
+from learnstream.log import frontier
 from learnstream.settings import Settings
 from projections.assessments import AssessmentAttemptProjection
 from projections.likes import LikeEngagementProjection
-from projections.log_reader import frontier
 from projections.preferences import SessionLearnersProjection
 from projections.progress import StudentProgressProjection
 from projections.rebuild import rebuild

@@ -13,7 +13,8 @@ from psycopg import sql
 from typer.testing import CliRunner
 
 from app.cli import app
-from learnstream.contracts import EVENT_TOPICS, LOG_TABLES, decode_event
+from learnstream.contracts import EVENT_TOPICS, decode_event
+from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
 
 

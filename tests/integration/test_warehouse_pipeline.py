@@ -168,20 +168,22 @@ def test_jobs_write_back_what_the_recommender_reads(simulated: Settings) -> None
 
 def test_difficulty_uses_learner_model_abilities_when_present(simulated: Settings) -> None:
     with connect(simulated) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS lm_test")
+        # The learner model's read model (one owner: learner_model/projection.py), reduced to
+        # the columns the job reads; the projector would put a view here.
+        conn.execute("CREATE SCHEMA IF NOT EXISTS read")
         conn.execute(
-            "CREATE TABLE lm_test.learner_model_state (learner_id text, ability_logit float8)"
+            "CREATE TABLE read.learner_model_state (learner_id text, ability_logit float8)"
         )
         learners = conn.execute(
             "SELECT DISTINCT COALESCE(learner_id, session_id) FROM log.learning_events "
             "WHERE event_type = 'assessment.submitted'"
         ).fetchall()
         for i, (learner,) in enumerate(learners):
-            conn.execute("INSERT INTO lm_test.learner_model_state VALUES (%s, %s)",
+            conn.execute("INSERT INTO read.learner_model_state VALUES (%s, %s)",
                          (learner, (i % 5) - 2.0))
         conn.commit()
     result = run_job(simulated, "difficulty")
-    assert result.notes == ["abilities from lm_test.learner_model_state.ability_logit"]
+    assert result.notes == ["abilities from read.learner_model_state.ability_logit"]
     con = catalog.open(simulated)
     try:
         sources = con.sql("SELECT DISTINCT ability_source FROM learner_difficulty").fetchall()

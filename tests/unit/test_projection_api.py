@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import projections
 from learnstream.contracts import EVENT_TOPICS
-from projections.log_reader import frontier_sql, pending_sql, read_after_sql
+from learnstream.log import frontier_sql, pending_sql, read_after_sql
 from projections.registry import DEFAULT_PROJECTIONS
 
 
 def test_exported_names() -> None:
     assert sorted(projections.__all__) == sorted(
         [
-            "Batch",
-            "Checkpoint",
             "Col",
             "FoldProjection",
             "Group",
             "GroupKind",
-            "LogEvent",
             "Projection",
             "ReadTable",
             "RebuildResult",
@@ -25,9 +22,7 @@ def test_exported_names() -> None:
             "RunSummary",
             "Store",
             "default_projections",
-            "frontier",
             "project_until_caught_up",
-            "read_batch",
             "rebuild",
             "run_batch",
             "run_projections",

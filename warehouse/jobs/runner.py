@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import duckdb
 import polars as pl
-from psycopg import sql
 
 from learnstream.db import connect
 from learnstream.settings import Settings
@@ -30,7 +29,7 @@ from warehouse.jobs.engagement import (
 )
 from warehouse.jobs.sql import DECLARED_DIFFICULTY, OUTCOMES
 from warehouse.layout import WarehouseLayout, write_parquet_durably
-from warehouse.queries import FIND_LEARNER_ABILITY
+from warehouse.queries import LEARNER_ABILITIES, RELATION_EXISTS
 from warehouse.writeback import write_back
 
 JOBS: tuple[str, ...] = ("engagement", "difficulty")
@@ -85,17 +84,14 @@ def compute_engagement(
 
 
 def learner_abilities(settings: Settings) -> tuple[dict[str, float] | None, str]:
-    """Abilities from the learner model's state table (the first candidate with rows), and
-    a note saying where they came from."""
+    """Abilities from the learner model's state (``read.learner_model_state``), and a note
+    saying where they came from; None before the learner model has run."""
     with connect(settings) as conn:
-        for schema, table, column in conn.execute(FIND_LEARNER_ABILITY).fetchall():
-            query = sql.SQL("SELECT learner_id, {} FROM {} WHERE {} IS NOT NULL").format(
-                sql.Identifier(str(column)), sql.Identifier(str(schema), str(table)),
-                sql.Identifier(str(column)),
-            )
-            rows = conn.execute(query).fetchall()
+        exists = conn.execute(RELATION_EXISTS, {"name": "read.learner_model_state"}).fetchone()
+        if exists and exists[0]:
+            rows = conn.execute(LEARNER_ABILITIES).fetchall()
             if rows:
-                note = f"abilities from {schema}.{table}.{column}"
+                note = "abilities from read.learner_model_state.ability_logit"
                 return {str(k): float(v) for k, v in rows}, note
     return None, "no learner model state with abilities: Rasch fit"
 

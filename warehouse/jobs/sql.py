@@ -5,6 +5,8 @@ very same aggregation text runs in both and their results can be compared."""
 
 from __future__ import annotations
 
+from learnstream.log import earliest_identifications_sql
+
 #: Per-content engagement aggregates (before the shared score in ``engagement.py``).
 #: A *play* is one (content, session) pair; its listen-through is the furthest point reached.
 CONTENT_ENGAGEMENT = """
@@ -130,11 +132,12 @@ WITH events AS NOT MATERIALIZED (
 POSTGRES_CONTENT_ENGAGEMENT = POSTGRES_EVENTS + CONTENT_ENGAGEMENT
 
 #: Learner activity, with each event's actor: the learner, else the learner its session was
-#: later identified as (``learner.identified``), else the anonymous session. Catalog events
+#: identified as (the kernel's identity rule: the earliest ``learner.identified``), else the
+#: anonymous session. Catalog events
 #: (generation, validation) are the system's doing, not a learner's, and do not count.
 _ACTORS = """identities AS (
-    SELECT session_id, max(learner_id) AS identified_as FROM events
-    WHERE event_type = 'learner.identified' GROUP BY session_id
+    SELECT session_id, learner_id AS identified_as FROM (""" + earliest_identifications_sql(
+    "events") + """)
 ), actor_events AS (
     SELECT e.event_date AS day, COALESCE(e.learner_id, i.identified_as, e.session_id) AS actor
     FROM events e LEFT JOIN identities i ON i.session_id = e.session_id

@@ -20,31 +20,95 @@ xid open) holds xmin back, and rows of later transactions wait until it finishes
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
 
 import orjson
+import psycopg
 from psycopg import sql
 from psycopg.types.json import set_json_loads
 
-from learnstream.contracts import LOG_TABLES, Topic
-from projections.projection import Checkpoint, Connection, LogEvent
+from learnstream.contracts import Topic
+from learnstream.log.tables import LOG_TABLES
+
+Connection = psycopg.Connection[Any]
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Checkpoint:
+    """A position in the log's read order ``(tx_id, position)``: every log row at or below it
+    has been applied. ``Checkpoint.START`` is before every row."""
+
+    tx_id: int
+    position: int
+
+    START: ClassVar[Checkpoint]
+
+
+Checkpoint.START = Checkpoint(0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class LogEvent:
+    """One log row as its readers see it: the envelope columns, the full JSON payload and the
+    context (both empty for rows of types the reader did not ask for)."""
+
+    family: Topic
+    position: int
+    tx_id: int
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    received_at: datetime
+    session_id: str
+    learner_id: str | None
+    content_id: str | None
+    payload: Mapping[str, Any]
+    context: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.tx_id, self.position)
 
 _COLUMNS = sql.SQL(
     "position, tx_id::text::bigint, event_id, event_type, schema_version, occurred_at, "
     "received_at, session_id, learner_id, content_id, "
     # Rows of types the projection does not read still move the checkpoint, but their
     # payload is not shipped.
-    "CASE WHEN event_type = ANY(%(types)s) THEN payload END"
+    "CASE WHEN event_type = ANY(%(types)s) THEN payload END, "
+    "CASE WHEN event_type = ANY(%(types)s) THEN context END"
 )
+
+#: The gap rule's visibility half: only rows of transactions below the snapshot's xmin, which
+#: have all finished, so nothing can appear at or below them later.
+READABLE_SQL = "tx_id < pg_snapshot_xmin(pg_current_snapshot())"
+
+#: Rows at or below a bound that an earlier readable read handed out (rebuilds, refolds).
+AT_OR_BELOW_SQL = "(tx_id, position) <= (%(tx)s::text::xid8, %(pos)s)"
+
+#: The horizon of a bounded run (an export): the snapshot xmin, captured once at its start.
+HORIZON_SQL = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+def after_below_horizon_sql(qualifier: str = "") -> str:
+    """The gap rule with the horizon pinned (``%(horizon)s``) instead of read live: rows after
+    the checkpoint ``(%(tx)s, %(pos)s)`` of transactions below the horizon. ``qualifier``
+    (e.g. ``"log.behavioral_events."``) names the table's own columns where output columns
+    of the same name would shadow them."""
+    q = qualifier
+    return (
+        f"{q}tx_id < %(horizon)s::text::xid8 "
+        f"AND ({q}tx_id, {q}position) > (%(tx)s::text::xid8, %(pos)s::bigint)"
+    )
+
 
 # The gap rule, as a WHERE clause shared by the incremental reader, the rebuild frontier and
 # the lag count. (tx_id, position) is indexed on every log table.
-_AFTER = sql.SQL(
-    "(tx_id, position) > (%(tx)s::text::xid8, %(pos)s) "
-    "AND tx_id < pg_snapshot_xmin(pg_current_snapshot())"
-)
+_AFTER = sql.SQL("(tx_id, position) > (%(tx)s::text::xid8, %(pos)s) AND " + READABLE_SQL)
 
 
 def _family_order(families: Iterable[Topic]) -> list[Topic]:
@@ -75,7 +139,7 @@ def frontier_sql(families: Iterable[Topic]) -> sql.Composed:
     branches = [
         sql.SQL(
             "(SELECT tx_id::text::bigint, position FROM {table} "
-            "WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) "
+            "WHERE " + READABLE_SQL + " "
             "ORDER BY tx_id DESC, position DESC LIMIT 1)"
         ).format(table=sql.Identifier("log", LOG_TABLES[topic]))
         for topic in _family_order(families)
@@ -127,7 +191,7 @@ def read_batch(
         read_after_sql(families), _params(after, types, limit), binary=True
     ).fetchall()
     events = [
-        LogEvent(Topic(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11])
+        LogEvent(Topic(r[0]), *r[1:12], r[12] or {})
         for r in rows
         if r[4] in types
     ]
@@ -146,3 +210,49 @@ def pending(conn: Connection, after: Checkpoint, families: Iterable[Topic]) -> t
     row = conn.execute(pending_sql(families), _params(after, ())).fetchone()
     assert row is not None
     return int(row[0]), row[1]
+
+
+def read_through(
+    conn: Connection,
+    families: Iterable[Topic],
+    event_types: Iterable[str],
+    upto: Checkpoint,
+    *,
+    learners: Iterable[str] | None = None,
+    sessions: Iterable[str] | None = None,
+) -> list[LogEvent]:
+    """The rows of ``event_types`` at or below ``upto``, in read order ``(tx_id, position)``
+    across the log tables. ``upto`` must come from this module (a batch end or the
+    :func:`frontier`), so the set is final. With ``learners``/``sessions``: only the rows of
+    those learners and the anonymous rows of those sessions (refolds, ``learner explain``)."""
+    types = sorted(frozenset(event_types))
+    where = [sql.SQL("event_type = ANY(%(types)s)"), sql.SQL(AT_OR_BELOW_SQL)]
+    params: dict[str, Any] = {"types": types, "tx": str(upto.tx_id), "pos": upto.position}
+    if learners is not None or sessions is not None:
+        where.append(sql.SQL(
+            "(learner_id = ANY(%(learners)s) "
+            "OR (learner_id IS NULL AND session_id = ANY(%(sessions)s)))"
+        ))
+        params["learners"] = sorted(set(learners or ()))
+        params["sessions"] = sorted(set(sessions or ()))
+    wanted = sorted({t for t in families}, key=lambda t: t.value)
+    branches = [
+        sql.SQL(
+            "(SELECT {fam} AS family, position, tx_id::text::bigint, event_id, event_type, "
+            "schema_version, occurred_at, received_at, session_id, learner_id, content_id, "
+            "payload, context FROM {table} WHERE {where})"
+        ).format(
+            fam=sql.Literal(topic.value),
+            table=sql.Identifier("log", LOG_TABLES[topic]),
+            where=sql.SQL(" AND ").join(where),
+        )
+        for topic in wanted
+    ]
+    if not branches:
+        return []
+    query = sql.SQL("SELECT * FROM ({}) AS u ORDER BY 3, 2").format(
+        sql.SQL(" UNION ALL ").join(branches)
+    )
+    set_json_loads(orjson.loads, conn)
+    rows = conn.execute(query, params, binary=True).fetchall()
+    return [LogEvent(Topic(r[0]), *r[1:12], r[12] or {}) for r in rows]

@@ -1,0 +1,6 @@
+"""The composition root: the ``learnstream`` command, the demo, the health checks and the
+list of projections that runs. The only package that imports every stage."""
+
+from app.projections import running_projections
+
+__all__ = ["running_projections"]

@@ -1,0 +1,58 @@
+"""The append-only log, as every stage reads it: its tables, the reader with THE gap rule,
+the one row -> event converter, and the one identity rule.
+
+Ingest writes the log; everyone else reads it only through this package.
+"""
+
+from learnstream.log.converter import envelope_of
+from learnstream.log.identity import (
+    IDENTIFIED,
+    earliest_identifications_sql,
+    identity_order,
+    is_earlier,
+    subject_of,
+)
+from learnstream.log.reader import (
+    AT_OR_BELOW_SQL,
+    HORIZON_SQL,
+    READABLE_SQL,
+    Batch,
+    Checkpoint,
+    Connection,
+    LogEvent,
+    after_below_horizon_sql,
+    frontier,
+    frontier_sql,
+    pending,
+    pending_sql,
+    read_after_sql,
+    read_batch,
+    read_through,
+)
+from learnstream.log.tables import DEAD_LETTERS, LOG_TABLES
+
+__all__ = [
+    "AT_OR_BELOW_SQL",
+    "DEAD_LETTERS",
+    "HORIZON_SQL",
+    "IDENTIFIED",
+    "LOG_TABLES",
+    "READABLE_SQL",
+    "Batch",
+    "Checkpoint",
+    "Connection",
+    "LogEvent",
+    "after_below_horizon_sql",
+    "earliest_identifications_sql",
+    "envelope_of",
+    "frontier",
+    "frontier_sql",
+    "identity_order",
+    "is_earlier",
+    "pending",
+    "pending_sql",
+    "read_after_sql",
+    "read_batch",
+    "read_through",
+    "subject_of",
+]

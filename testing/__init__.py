@@ -1,0 +1,31 @@
+"""Helpers for the tests and the benchmarks (not used by the pipeline itself): scratch
+databases, ingest driven end to end, simulated data straight into the log."""
+
+from testing.databases import scratch_database, to_url, with_dbname
+from testing.ingest import (
+    dead_letter_rows,
+    dead_letter_topic_messages,
+    ingest_env,
+    ingest_until_idle,
+    log_rows,
+    logged_event_ids,
+    start_ingest_process,
+)
+from testing.sample_log import SampleLoad, export_all, load_simulation, wait_for_horizon
+
+__all__ = [
+    "SampleLoad",
+    "dead_letter_rows",
+    "dead_letter_topic_messages",
+    "export_all",
+    "ingest_env",
+    "ingest_until_idle",
+    "load_simulation",
+    "log_rows",
+    "logged_event_ids",
+    "scratch_database",
+    "start_ingest_process",
+    "to_url",
+    "wait_for_horizon",
+    "with_dbname",
+]
