@@ -13,8 +13,8 @@ from typing import Any
 
 from rich.console import Console
 
-from learner_model.evaluation import MODEL, MODEL_NO_THETA, evaluate_streams, labelled, tune
-from learner_model.fit import FitConfig
+from learner_model.evaluation import MODEL, MODEL_NO_THETA, evaluate_streams, tune
+from learner_model.fit import FitConfig, labelled
 from learner_model.kt import kt_events, read_kt_file
 
 #: Gervet et al. 2020 (JEDM), test AUCs, as quoted in shared/datasets/kt/README.md.

@@ -190,11 +190,7 @@ def read_batch(
     rows = conn.execute(
         read_after_sql(families), _params(after, types, limit), binary=True
     ).fetchall()
-    events = [
-        LogEvent(Topic(r[0]), *r[1:12], r[12] or {})
-        for r in rows
-        if r[4] in types
-    ]
+    events = [_event(r) for r in rows if r[4] in types]
     end = Checkpoint(rows[-1][2], rows[-1][1]) if rows else after
     return Batch(events, end, len(rows))
 
@@ -255,4 +251,11 @@ def read_through(
     )
     set_json_loads(orjson.loads, conn)
     rows = conn.execute(query, params, binary=True).fetchall()
-    return [LogEvent(Topic(r[0]), *r[1:12], r[12] or {}) for r in rows]
+    return [_event(r) for r in rows]
+
+
+def _event(r: Any) -> LogEvent:
+    return LogEvent(
+        Topic(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11] or {},
+        r[12] or {},
+    )

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from learnstream.contracts import Envelope
-from learnstream.log import LogEvent
-from projections.fold import IDENTIFIED, FoldProjection, Key, State
+from learnstream.log import IDENTIFIED, LogEvent
+from projections.fold import FoldProjection, Key, State
 from projections.registry import DEFAULT_PROJECTIONS
 from projections.sessions import SessionProjection, centis, listened_centis
 from tests.examples import BASE_TIME
