@@ -245,3 +245,14 @@ def test_contracts_export_every_event_class() -> None:
 
     for cls in contracts.EVENT_TYPES.values():
         assert cls.__name__ in contracts.__all__, cls.__name__
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_every_export_is_defined_and_unknown_names_raise(name: str) -> None:
+    # Moved from the ingest-only test: each exported name resolves, and a typo is an
+    # AttributeError naming the missing attribute (not a silent None from a lazy loader).
+    module = importlib.import_module(name)
+    for exported in module.__all__:
+        assert hasattr(module, exported), f"{name}.{exported}"
+    with pytest.raises(AttributeError, match="NotAThing"):
+        getattr(module, "NotAThing")  # noqa: B009 - the name is looked up on purpose
