@@ -140,7 +140,7 @@ def _optional(
 
 
 def _fit_model(settings: Settings, console: Console) -> None:
-    from learner_model.fit import FitConfig
+    from learner_model.model.fit import FitConfig
     from learner_model.training import fit_from_log
 
     with connect(settings) as conn:

@@ -3,10 +3,10 @@ item difficulty (``--feature declared``) improve answer prediction on simulated 
 
 Same simulated run as the model-quality benchmark (400 learners, 40 days, seed 11; ``--quick``
 100 x 20), same time split (fit on answers before 70 % of the run, score the rest). The
-batch ability features (``learner_model.features``, i.e. the live model without theta) are
+batch ability features (``learner_model.model.features``, i.e. the live model without theta) are
 fitted twice on the same training rows: without and with the learner's behaviour before each
-answer (``learner_model.behaviour``). The difference of test log-loss gets a 95 % bootstrap
-interval over learners. Writes bench/results/model_ablation.{json,md}.
+answer (``learner_model.evaluation.behaviour``). The difference of test log-loss gets a
+95 % bootstrap interval over learners. Writes bench/results/model_ablation.{json,md}.
 
 With ``--feature declared`` the two models differ only by the declared-difficulty features
 (``declared_logit``, ``declared_missing``), and the gain is also reported for test answers on
@@ -32,11 +32,11 @@ from rich.console import Console
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from learner_model.ability import DENSE_FEATURES
-from learner_model.behaviour import BEHAVIOUR_FEATURES, behaviour_rows
-from learner_model.features import Vocabulary, design_matrix, feature_frame, outcomes_frame
-from learner_model.metrics import bootstrap_by_learner, scores
-from learner_model.simulated import dedupe
+from learner_model.evaluation.behaviour import BEHAVIOUR_FEATURES, behaviour_rows
+from learner_model.evaluation.metrics import bootstrap_by_learner, scores
+from learner_model.evaluation.simulated import dedupe
+from learner_model.model.ability import DENSE_FEATURES
+from learner_model.model.features import Vocabulary, design_matrix, feature_frame, outcomes_frame
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SPLIT = 0.7
@@ -46,7 +46,7 @@ C = 1.0
 def _fit_predict(x: sparse.csr_matrix, value: NDArray[np.float64], train: NDArray[np.bool_],
                  ) -> NDArray[np.float64]:
     """Fit L2 logistic regression on the training rows (fractional outcomes as two weighted
-    rows, as ``learner_model.fit`` does) and predict every row."""
+    rows, as ``learner_model.model.fit`` does) and predict every row."""
     xt, vt = x[train], value[train]
     xs = sparse.vstack([xt, xt]).tocsr()
     y = np.concatenate([np.ones(len(vt), int), np.zeros(len(vt), int)])
@@ -116,7 +116,7 @@ DECLARED_COLUMNS = ("declared_logit", "declared_missing")
 
 def run_declared(learners: int, days: int, seed: int, resamples: int = 500) -> dict[str, Any]:
     """Same split and fit, with vs without the declared-difficulty dense features."""
-    from learner_model.observations import learner_key, outcome_of
+    from learner_model.model.observations import learner_key, outcome_of
     from simulator import Simulation, SimulationConfig
 
     config = SimulationConfig(learners=learners, days=days, seed=seed,

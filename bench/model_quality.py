@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from learner_model.benchmark import run_benchmark
+from learner_model.evaluation.benchmark import run_benchmark
 from learnstream.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -46,6 +46,7 @@ from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
+from app import running_projections
 from devstack import ensure_stack
 from ingest.appender import append_batch
 from ingest.rows import SourceOffset, columns_of
@@ -56,7 +57,7 @@ from learnstream.settings import Settings
 from projections.fold import replay_rebuild
 from projections.projection import Projection, Store
 from projections.rebuild import rebuild
-from projections.runner import default_projections, run_projections
+from projections.runner import run_projections
 from simulator import Simulation, SimulationConfig, default_start
 
 REPO = Path(__file__).resolve().parent.parent
@@ -209,9 +210,9 @@ def bench_size(settings: Settings, size: int, base: int, replay: bool) -> dict[s
             all_seconds = 0.0
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(
-                    f"rebuilding at {total:,} rows", total=len(default_projections())
+                    f"rebuilding at {total:,} rows", total=len(running_projections())
                 )
-                for projection in default_projections():
+                for projection in running_projections():
                     rows = log_rows(conn, projection)
                     done = rebuild(conn, projection)
                     all_seconds += done.total_seconds
@@ -240,7 +241,7 @@ def bench_size(settings: Settings, size: int, base: int, replay: bool) -> dict[s
 def rebuild_in_parallel(db: Settings, sequential: dict[str, Any], workers: int = 2) -> float:
     """Wall-clock seconds to rebuild every projection on ``workers`` connections (longest
     first, each worker takes the next one when free): what two cores can do."""
-    order = sorted(default_projections(), key=lambda p: -sequential[p.name]["seconds"])
+    order = sorted(running_projections(), key=lambda p: -sequential[p.name]["seconds"])
     queue = list(order)
     lock = threading.Lock()
 
@@ -290,7 +291,7 @@ def bench_lag(settings: Settings, rate: int, seconds: float, batch: int) -> dict
         warm, stream = events[:50_000], events[50_000:]
         append_events(db, warm)
         wait_readable(db)
-        projections = default_projections()
+        projections = running_projections()
         fast = db.with_part(projections={"poll_ms": 200})
         run_projections(fast, projections, until_caught_up=True)
         family_of = {p.name: p.families for p in projections}

@@ -113,7 +113,7 @@ def _fixed_rate(call: Any, rate: float, seconds: float) -> list[float]:
 def _reader(learners: list[str], rate: float, seconds: float, queue: Any) -> None:
     import httpx
 
-    from learner_model.client import LearnerStateClient
+    from learner_model.serving.client import LearnerStateClient
 
     rng = random.Random(1)
     res: dict[str, Any] = {}
@@ -142,7 +142,7 @@ def _reader(learners: list[str], rate: float, seconds: float, queue: Any) -> Non
 
 
 def _freshness(settings: Settings, n: int) -> list[float]:
-    from learner_model.client import LearnerStateClient
+    from learner_model.serving.client import LearnerStateClient
 
     lags = []
     with connect(settings) as conn, LearnerStateClient(settings) as client:
@@ -173,7 +173,7 @@ def main() -> None:
         settings = _fresh_database(Settings())
         learners = _load(settings, args.learners, 7)
     with console.status("model fit and initial projection"):
-        from learner_model.fit import FitConfig
+        from learner_model.model.fit import FitConfig
         from learner_model.projection import LearnerModelProjection
         from learner_model.training import fit_from_log
         from projections.runner import project_until_caught_up

@@ -6,16 +6,16 @@ What the recommender imports: :class:`LearnerStateClient` (or :class:`AsyncLearn
 and :class:`LearnerStateResponse`.
 """
 
-from learner_model.ability import AbilityParams, AbilityState
-from learner_model.async_client import AsyncLearnerStateClient
-from learner_model.client import LearnerStateClient, LearnerStateResponse
 from learner_model.errors import (
     DatasetFormatError,
     LearnerModelError,
     StateUnavailable,
 )
+from learner_model.model.ability import AbilityParams, AbilityState
+from learner_model.model.state import LearnerState, ModelParams, StateView, fold, view
 from learner_model.projection import LearnerModelProjection
-from learner_model.state import LearnerState, ModelParams, StateView, fold, view
+from learner_model.serving.async_client import AsyncLearnerStateClient
+from learner_model.serving.client import LearnerStateClient, LearnerStateResponse
 
 __all__ = [
     "AbilityParams",

@@ -20,7 +20,7 @@ def fit(
     them as the new current model version (the online updater picks it up)."""
     from rich.console import Console
 
-    from learner_model.fit import FitConfig
+    from learner_model.model.fit import FitConfig
     from learner_model.training import fit_from_log
     from learnstream.db import connect
     from learnstream.settings import load_settings
@@ -51,12 +51,12 @@ def evaluate(
     import polars as pl
     from rich.console import Console
 
-    from learner_model.benchmark import evaluate_kt, write_results
-    from learner_model.kt import read_kt_file
+    from learner_model.evaluation.benchmark import evaluate_kt, write_results
+    from learner_model.evaluation.kt import read_kt_file
 
     console = Console()
     if kt_file is None:
-        from learner_model.benchmark import run_benchmark
+        from learner_model.evaluation.benchmark import run_benchmark
         from learnstream.settings import load_settings
 
         kt_root = load_settings().learner_model.datasets_dir / "kt"
@@ -88,7 +88,7 @@ def serve(
     """Serve the read-only learner-state API (OpenAPI at /docs)."""
     import uvicorn
 
-    from learner_model.service import create_app
+    from learner_model.serving.service import create_app
     from learnstream.settings import load_settings
 
     settings = load_settings()
@@ -103,8 +103,8 @@ def explain(learner_id: str, top: int = typer.Option(10, help="Events to show.")
     from rich.console import Console
     from rich.table import Table
 
-    from learner_model.difficulty import BAND_HIGH, BAND_LOW
     from learner_model.explain import explain as run_explain
+    from learner_model.model.difficulty import BAND_HIGH, BAND_LOW
     from learner_model.store import load_current_params
     from learner_model.training import learner_events
     from learnstream.db import connect

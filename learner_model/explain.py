@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from learner_model.ability import ability_logit
-from learner_model.difficulty import explain as explain_difficulty
-from learner_model.state import LearnerState, ModelParams, StateView, fold, view
+from learner_model.model.ability import ability_logit
+from learner_model.model.difficulty import explain as explain_difficulty
+from learner_model.model.state import LearnerState, ModelParams, StateView, fold, view
 from learnstream.contracts import Envelope
 
 

@@ -1,5 +1,5 @@
 """The learner-model projection: ``read.learner_model_state``, one row per learner, kept
-current by the projections runner with the pure fold of :mod:`learner_model.state`.
+current by the projections runner with the pure fold of :mod:`learner_model.model.state`.
 
 Each batch: group the events by subject, load those subjects' stored fold state, fold the
 events in log order with the *current* fitted parameters, upsert. A rebuild replays the log
@@ -25,7 +25,15 @@ from uuid import UUID
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from learner_model.observations import MODEL_EVENT_TYPES
+from learner_model.model.observations import MODEL_EVENT_TYPES
+from learner_model.model.state import (
+    LearnerState,
+    ModelParams,
+    fold,
+    state_from_json,
+    state_to_json,
+    view,
+)
 from learner_model.queries import (
     DELETE_MODEL_STATES,
     SELECT_IDENTITIES,
@@ -33,14 +41,6 @@ from learner_model.queries import (
     SESSIONS_OF_LEARNERS,
     UPSERT_IDENTITY,
     UPSERT_STATE_COLUMNS,
-)
-from learner_model.state import (
-    LearnerState,
-    ModelParams,
-    fold,
-    state_from_json,
-    state_to_json,
-    view,
 )
 from learner_model.store import load_current_params
 from learnstream.contracts import Topic, topic_for

@@ -6,8 +6,8 @@ from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from learner_model.model.state import ModelParams, params_from_json, params_to_json
 from learner_model.queries import CLEAR_CURRENT, CURRENT_PARAMS, CURRENT_VERSION, INSERT_VERSION
-from learner_model.state import ModelParams, params_from_json, params_to_json
 
 _cache: dict[str, ModelParams] = {}
 

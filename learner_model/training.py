@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from learner_model.fit import FitConfig, fit_model, labelled
-from learner_model.observations import MODEL_EVENT_TYPES
-from learner_model.state import ModelParams
+from learner_model.model.fit import FitConfig, fit_model, labelled
+from learner_model.model.observations import MODEL_EVENT_TYPES
+from learner_model.model.state import ModelParams
 from learner_model.store import save_params
 from learnstream.contracts import Envelope, topic_for
 from learnstream.log import (

@@ -12,11 +12,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from learner_model.async_client import AsyncLearnerStateClient
-from learner_model.client import LearnerStateClient, LearnerStateResponse
-from learner_model.fit import FitConfig
+from learner_model.model.fit import FitConfig
 from learner_model.projection import LearnerModelProjection
-from learner_model.service import create_app
+from learner_model.serving.async_client import AsyncLearnerStateClient
+from learner_model.serving.client import LearnerStateClient, LearnerStateResponse
+from learner_model.serving.service import create_app
 from learner_model.training import fit_from_log
 from learnstream.contracts import AssessmentSubmitted, AssessmentSubmittedPayload, Envelope
 from learnstream.db import connect

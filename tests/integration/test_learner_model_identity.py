@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from learner_model.model.state import LearnerState, ModelParams, fold, view
 from learner_model.projection import IDENTITY_TABLE, STATE_TABLE, LearnerModelProjection
-from learner_model.state import LearnerState, ModelParams, fold, view
 from learnstream.contracts import (
     AssessmentSubmitted,
     AssessmentSubmittedPayload,

@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 from fastapi.testclient import TestClient
 
-from learner_model.client import LearnerStateClient
-from learner_model.fit import FitConfig
+from learner_model.model.fit import FitConfig
 from learner_model.projection import LearnerModelProjection
-from learner_model.service import create_app
+from learner_model.serving.client import LearnerStateClient
+from learner_model.serving.service import create_app
 from learner_model.store import load_current_params
 from learner_model.training import fit_from_log
 from learnstream.contracts import (

@@ -9,10 +9,10 @@ from collections.abc import Sequence
 import pytest
 from fastapi.testclient import TestClient
 
-import learner_model.service as service
-from learner_model.async_client import AsyncLearnerStateClient
-from learner_model.client import LearnerStateResponse
+import learner_model.serving.service as service
 from learner_model.errors import StateUnavailable
+from learner_model.serving.async_client import AsyncLearnerStateClient
+from learner_model.serving.client import LearnerStateResponse
 from learnstream.settings import Settings
 
 

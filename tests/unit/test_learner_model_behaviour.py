@@ -6,7 +6,7 @@ import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from learner_model.behaviour import BEHAVIOUR_FEATURES, behaviour_rows
+from learner_model.evaluation.behaviour import BEHAVIOUR_FEATURES, behaviour_rows
 from learnstream.contracts import (
     AssessmentSubmitted,
     AssessmentSubmittedPayload,

@@ -11,12 +11,18 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from learner_model.ability import AbilityParams, AbilityState, predict, sigmoid, update
-from learner_model.baselines import Elo
-from learner_model.difficulty import BAND_HIGH, BAND_LOW, LIMIT, expected_success, next_adjustment
-from learner_model.metrics import expected_calibration_error, scores
-from learner_model.observations import Outcome, Signal, outcome_of, signal_of
-from learner_model.preferences import PreferenceState, shrunk_weights, update_preferences
+from learner_model.evaluation.baselines import Elo
+from learner_model.evaluation.metrics import expected_calibration_error, scores
+from learner_model.model.ability import AbilityParams, AbilityState, predict, sigmoid, update
+from learner_model.model.difficulty import (
+    BAND_HIGH,
+    BAND_LOW,
+    LIMIT,
+    expected_success,
+    next_adjustment,
+)
+from learner_model.model.observations import Outcome, Signal, outcome_of, signal_of
+from learner_model.model.preferences import PreferenceState, shrunk_weights, update_preferences
 from learnstream.contracts import (
     AssessmentSubmitted,
     AssessmentSubmittedPayload,

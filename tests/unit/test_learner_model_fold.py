@@ -11,20 +11,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from learner_model.ability import (
+from learner_model.evaluation.kt import kt_events, read_kt_file
+from learner_model.evaluation.protocol import MODEL, evaluate_streams
+from learner_model.model.ability import (
     DENSE_FEATURES,
     AbilityParams,
     AbilityState,
     dense_features,
     predict,
 )
-from learner_model.ability import update as update_ability
-from learner_model.evaluation import MODEL, evaluate_streams
-from learner_model.features import feature_frame, outcomes_frame
-from learner_model.fit import FitConfig, fit_ability
-from learner_model.kt import kt_events, read_kt_file
-from learner_model.observations import Outcome
-from learner_model.state import (
+from learner_model.model.ability import update as update_ability
+from learner_model.model.features import feature_frame, outcomes_frame
+from learner_model.model.fit import FitConfig, fit_ability
+from learner_model.model.observations import Outcome
+from learner_model.model.state import (
     LearnerState,
     ModelParams,
     fold,

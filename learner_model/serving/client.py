@@ -17,8 +17,8 @@ from psycopg_pool import ConnectionPool
 from pydantic import BaseModel, Field
 
 from learner_model.errors import StateUnavailable
+from learner_model.model.state import LearnerState, ModelParams, view
 from learner_model.queries import READ_CHECKPOINT, READ_STATES
-from learner_model.state import LearnerState, ModelParams, view
 from learner_model.store import load_current_params
 from learnstream.db import libpq_url
 from learnstream.settings import Settings

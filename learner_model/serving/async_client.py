@@ -2,7 +2,7 @@
 
 Same SQL, same read-only role, same cold-start behaviour; it runs on psycopg's
 ``AsyncConnectionPool`` so an async route handler reads state without a thread-pool hop.
-Python callers keep using the sync :class:`~learner_model.client.LearnerStateClient`.
+Python callers keep using the sync :class:`~learner_model.serving.client.LearnerStateClient`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,10 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-from learner_model.client import (
+from learner_model.errors import StateUnavailable
+from learner_model.model.state import ModelParams, params_from_json
+from learner_model.queries import CURRENT_PARAMS, CURRENT_VERSION, READ_CHECKPOINT, READ_STATES
+from learner_model.serving.client import (
     MAX_BATCH,
     PRIOR_TTL_SECONDS,
     READER_ROLE,
@@ -23,9 +26,6 @@ from learner_model.client import (
     prior_response,
     response_from_row,
 )
-from learner_model.errors import StateUnavailable
-from learner_model.queries import CURRENT_PARAMS, CURRENT_VERSION, READ_CHECKPOINT, READ_STATES
-from learner_model.state import ModelParams, params_from_json
 from learnstream.db import libpq_url
 from learnstream.settings import Settings
 

@@ -14,11 +14,11 @@ import numpy as np
 import polars as pl
 from sklearn.linear_model import LogisticRegression
 
-from learner_model.ability import DENSE_FEATURES, AbilityParams
-from learner_model.baselines import Labelled
-from learner_model.features import Vocabulary, design_matrix, feature_frame, outcomes_frame
-from learner_model.observations import learner_key, outcome_of, signal_of
-from learner_model.state import ModelParams
+from learner_model.evaluation.baselines import Labelled
+from learner_model.model.ability import DENSE_FEATURES, AbilityParams
+from learner_model.model.features import Vocabulary, design_matrix, feature_frame, outcomes_frame
+from learner_model.model.observations import learner_key, outcome_of, signal_of
+from learner_model.model.state import ModelParams
 from learnstream.contracts import Envelope
 
 

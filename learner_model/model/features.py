@@ -6,7 +6,7 @@ The outcomes frame has one row per graded answer, in log order::
     declared: f64 | null (the item's declared difficulty 0..1; optional column)
 
 Every feature describes the learner's history *before* the row (cumulative sums minus the
-row itself), with exactly the definitions of :func:`learner_model.ability.dense_features`;
+row itself), with exactly the definitions of :func:`learner_model.model.ability.dense_features`;
 ``tests/unit/test_learner_model_features.py`` demands that both give the same numbers.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from scipy import sparse
 
-from learner_model.ability import DECLARED_CLIP, DENSE_FEATURES
+from learner_model.model.ability import DECLARED_CLIP, DENSE_FEATURES
 
 OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "learner": pl.String(),

@@ -7,7 +7,7 @@ The probability that a learner answers an item correctly is::
               + sum_k w_k * dense_k                (totals, same-item and recent-window counts)
               + theta                               (learner residual, Kalman-updated)
 
-Item, skill and count coefficients are fitted in batch (``learner_model.fit``); the counts and
+Item, skill and count coefficients are fitted in batch (``learner_model.model.fit``); the counts and
 ``theta`` are the learner's online state. ``theta`` carries the per-learner uncertainty: it is
 the posterior mean of a Gaussian (Laplace) approximation, updated after each answer by one
 Newton step, with a small drift variance so that old evidence slowly loses weight.
@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from learner_model.observations import Outcome
+from learner_model.model.observations import Outcome
 
 #: Names of the dense (shared-coefficient) features, in design-matrix order.
 DENSE_FEATURES: tuple[str, ...] = (

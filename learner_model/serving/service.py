@@ -8,9 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, HTTPException, Response
 from pydantic import BaseModel, Field
 
-from learner_model.async_client import AsyncLearnerStateClient
-from learner_model.client import MAX_BATCH, LearnerStateResponse
 from learner_model.errors import StateUnavailable
+from learner_model.serving.async_client import AsyncLearnerStateClient
+from learner_model.serving.client import MAX_BATCH, LearnerStateResponse
 from learnstream.settings import Settings
 
 JSON = "application/json"

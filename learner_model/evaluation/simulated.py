@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from learner_model.ability import ability_logit, declared_features
-from learner_model.baselines import standard_baselines
-from learner_model.evaluation import replay, report
-from learner_model.fit import FitConfig, fit_model, labelled
-from learner_model.observations import learner_key
-from learner_model.state import LearnerState, view
+from learner_model.evaluation.baselines import standard_baselines
+from learner_model.evaluation.protocol import replay, report
+from learner_model.model.ability import ability_logit, declared_features
+from learner_model.model.fit import FitConfig, fit_model, labelled
+from learner_model.model.observations import learner_key
+from learner_model.model.state import LearnerState, view
 from learnstream.contracts import Envelope
 
 #: Snapshots of a learner's estimate after this many graded answers (new-learner curve).

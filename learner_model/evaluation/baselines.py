@@ -24,8 +24,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from learner_model.ability import sigmoid
-from learner_model.observations import Outcome
+from learner_model.model.ability import sigmoid
+from learner_model.model.observations import Outcome
 
 Labelled = tuple[str, Outcome]
 

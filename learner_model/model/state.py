@@ -13,19 +13,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from learner_model.ability import (
+from learner_model.model.ability import (
     AbilityParams,
     AbilityState,
     ability_logit,
     sigmoid,
     theta_sd,
 )
-from learner_model.ability import (
+from learner_model.model.ability import (
     update as update_ability,
 )
-from learner_model.difficulty import next_adjustment
-from learner_model.observations import outcome_of, signal_of
-from learner_model.preferences import PreferenceState, shrunk_weights, update_preferences
+from learner_model.model.difficulty import next_adjustment
+from learner_model.model.observations import outcome_of, signal_of
+from learner_model.model.preferences import PreferenceState, shrunk_weights, update_preferences
 from learnstream.contracts import Envelope
 
 

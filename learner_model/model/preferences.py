@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from learner_model.observations import Signal
+from learner_model.model.observations import Signal
 
 #: Evidence loses half its weight after this many days without being refreshed.
 HALF_LIFE_DAYS = 30.0

@@ -13,9 +13,9 @@ from typing import Any
 
 from rich.console import Console
 
-from learner_model.evaluation import MODEL, MODEL_NO_THETA, evaluate_streams, tune
-from learner_model.fit import FitConfig, labelled
-from learner_model.kt import kt_events, read_kt_file
+from learner_model.evaluation.kt import kt_events, read_kt_file
+from learner_model.evaluation.protocol import MODEL, MODEL_NO_THETA, evaluate_streams, tune
+from learner_model.model.fit import FitConfig, labelled
 
 #: Gervet et al. 2020 (JEDM), test AUCs, as quoted in shared/datasets/kt/README.md.
 PUBLISHED_AUC: dict[str, dict[str, float]] = {
@@ -46,7 +46,7 @@ def evaluate_kt(name: str, train_path: Path, test_path: Path, *, tune_grid: bool
 
 def evaluate_simulated(learners: int, days: int, seed: int, *, resamples: int = 200,
                        progress: Progress = lambda _: None) -> dict[str, Any]:
-    from learner_model.simulated import evaluate_simulation
+    from learner_model.evaluation.simulated import evaluate_simulation
     from simulator import Simulation, SimulationConfig
 
     sim = Simulation(SimulationConfig(learners=learners, days=days, seed=seed,

@@ -12,12 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from learner_model.ability import fixed_logit, sigmoid
-from learner_model.baselines import Labelled, standard_baselines
-from learner_model.fit import FitConfig, fit_params, labelled
-from learner_model.metrics import bootstrap_by_learner, scores
-from learner_model.observations import learner_key, outcome_of
-from learner_model.state import LearnerState, ModelParams, fold
+from learner_model.evaluation.baselines import Labelled, standard_baselines
+from learner_model.evaluation.metrics import bootstrap_by_learner, scores
+from learner_model.model.ability import fixed_logit, sigmoid
+from learner_model.model.fit import FitConfig, fit_params, labelled
+from learner_model.model.observations import learner_key, outcome_of
+from learner_model.model.state import LearnerState, ModelParams, fold
 from learnstream.contracts import Envelope
 
 MODEL = "learner-model"
@@ -128,7 +128,7 @@ def tune(train: Sequence[Labelled], grid_c: Sequence[float], grid_var: Sequence[
 
 
 def _replay_log_loss(rows: Sequence[Labelled], params: ModelParams) -> float:
-    from learner_model.ability import AbilityState, predict, update
+    from learner_model.model.ability import AbilityState, predict, update
 
     states: dict[str, AbilityState] = {}
     y, p = [], []
@@ -137,7 +137,7 @@ def _replay_log_loss(rows: Sequence[Labelled], params: ModelParams) -> float:
         p.append(predict(s, o.item_id, o.skills, params.ability, o.declared))
         y.append(o.value)
         states[lid] = update(s, o, params.ability)
-    from learner_model.metrics import log_losses
+    from learner_model.evaluation.metrics import log_losses
 
     return float(log_losses(np.asarray(y), np.asarray(p)).mean())
 

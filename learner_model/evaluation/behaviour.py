@@ -15,7 +15,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from learner_model.observations import Outcome, learner_key, listened_share, outcome_of
+from learner_model.model.observations import Outcome, learner_key, listened_share, outcome_of
 from learnstream.contracts import (
     Envelope,
     PlaybackCompleted,

@@ -1,0 +1,1 @@
+"""What the recommender talks to: the state clients (sync and async) and the HTTP API."""
