@@ -225,15 +225,9 @@ def _wait_for_log(listener: Connection, timeout: float, stop: threading.Event) -
             return
 
 
-def project_until_caught_up(
-    settings: Settings, projections: Sequence[Projection] | None = None
-) -> RunSummary:
-    """Bring every projection up to the readable end of the log, then return (for demos).
-    Default: the full composed set, other stages' projections included."""
-    if projections is None:
-        from projections.composition import all_projections
-
-        projections = all_projections()
+def project_until_caught_up(settings: Settings, projections: Sequence[Projection]) -> RunSummary:
+    """Bring ``projections`` up to the readable end of the log, then return (for demos; the
+    app passes its running set)."""
     summary = run_projections(settings, projections, until_caught_up=True)
     with connect(settings) as conn:
         for projection in projections:

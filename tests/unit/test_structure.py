@@ -88,6 +88,41 @@ def test_dependencies_point_one_way() -> None:
     assert not back_edges, "\n".join(back_edges)
 
 
+def _imported_modules(path: Path, module: str) -> list[tuple[int, str]]:
+    """The modules an import statement names (``import a.b``, ``from a.b import x``: a.b)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+def test_every_import_of_our_packages_resolves() -> None:
+    # Local (in-function) imports are not run by most tests: a moved or deleted module
+    # would only fail in production. Every module of ours that is imported must exist.
+    missing = [
+        f"{path.relative_to(ROOT)}:{line} imports {target}"
+        for module, path in MODULES.items()
+        for line, target in _imported_modules(path, module)
+        if target.split(".")[0] in LAYERS and target not in MODULES
+    ]
+    assert not missing, "\n".join(missing)
+
+
+def test_each_read_model_has_one_owner_in_the_running_set() -> None:
+    from app import running_projections
+
+    owners: dict[str, list[str]] = {}
+    for projection in running_projections():
+        for table in projection.tables:
+            owners.setdefault(table.name, []).append(projection.name)
+    shared = {table: names for table, names in owners.items() if len(names) > 1}
+    assert not shared, shared
+    assert "learner_model_state" in owners  # the learner model's, the only one
+
+
 def test_no_import_cycles_between_modules() -> None:
     graph: dict[str, set[str]] = {}
     for module, path in MODULES.items():
