@@ -11,7 +11,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import IDENTIFIED, LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 _SAVED = (
     ("saved_at", "timestamptz"),
@@ -31,31 +30,19 @@ class SavedContentProjection(FoldProjection):
     version = 1
     event_types = frozenset({"content.saved", IDENTIFIED})
     subject = "user_id"
-    tables = (
-        ReadTable(
-            "saved_content",
-            """saved_content_id UUID PRIMARY KEY, user_id TEXT NOT NULL, session_id TEXT NOT NULL,
-            content_type TEXT NOT NULL, original_query TEXT NOT NULL, content_data JSONB NOT NULL,
-            saved_at TIMESTAMPTZ NOT NULL, user_label TEXT, user_notes TEXT,
-            requested_event_id UUID""",
-            (
-                "saved_content_id",
-                "user_id",
-                "content_type",
-                "original_query",
-                "content_data",
-                "saved_at",
-                "user_label",
-                "user_notes",
-                "requested_event_id",
-                "session_id",
-            ),
-            ("(user_id)",),
-        ),
-    )
+    table_name = "saved_content"
+    indexes = ("(user_id)",)
     columns: ClassVar[tuple[Col, ...]] = (
         Col("saved_content_id", "uuid", Rule.KEY),
-        *(Col(n, t, Rule.GROUP, "row") for n, t in _SAVED),
+        Col("user_id", "text", Rule.GROUP, "row", required=True),
+        Col("content_type", "text", Rule.GROUP, "row", required=True),
+        Col("original_query", "text", Rule.GROUP, "row", required=True),
+        Col("content_data", "jsonb", Rule.GROUP, "row", required=True),
+        Col("saved_at", "timestamptz", Rule.GROUP, "row", required=True),
+        Col("user_label", "text", Rule.GROUP, "row"),
+        Col("user_notes", "text", Rule.GROUP, "row"),
+        Col("requested_event_id", "uuid", Rule.GROUP, "row"),
+        Col("session_id", "text", Rule.GROUP, "row", required=True),
     )
     # One event per row: the group only carries the values.
     groups = (Group("row", GroupKind.LATEST, tuple(n for n, _ in _SAVED)),)
@@ -102,28 +89,17 @@ class FeedbackProjection(FoldProjection):
     version = 1
     event_types = frozenset({"feedback.submitted", IDENTIFIED})
     subject = "user_id"
-    tables = (
-        ReadTable(
-            "feedback",
-            """feedback_id UUID PRIMARY KEY, user_id TEXT NOT NULL, session_id TEXT NOT NULL,
-            "timestamp" TIMESTAMPTZ NOT NULL, rating SMALLINT, feedback_text TEXT,
-            related_event_id UUID, context_details JSONB""",
-            (
-                "feedback_id",
-                "user_id",
-                "timestamp",
-                "related_event_id",
-                "rating",
-                "feedback_text",
-                "context_details",
-                "session_id",
-            ),
-            ("(user_id)", "(related_event_id)"),
-        ),
-    )
+    table_name = "feedback"
+    indexes = ("(user_id)", "(related_event_id)")
     columns: ClassVar[tuple[Col, ...]] = (
         Col("feedback_id", "uuid", Rule.KEY),
-        *(Col(n, t, Rule.GROUP, "row") for n, t in _FEEDBACK),
+        Col("user_id", "text", Rule.GROUP, "row", required=True),
+        Col("timestamp", "timestamptz", Rule.GROUP, "row", required=True),
+        Col("related_event_id", "uuid", Rule.GROUP, "row"),
+        Col("rating", "smallint", Rule.GROUP, "row"),
+        Col("feedback_text", "text", Rule.GROUP, "row"),
+        Col("context_details", "jsonb", Rule.GROUP, "row"),
+        Col("session_id", "text", Rule.GROUP, "row", required=True),
     )
     groups = (Group("row", GroupKind.LATEST, tuple(n for n, _ in _FEEDBACK)),)
     lift_sql = """

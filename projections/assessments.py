@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import IDENTIFIED, LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 _ATTEMPT = (
     ("completed_at", "timestamptz"),
@@ -38,50 +37,29 @@ class AssessmentAttemptProjection(FoldProjection):
     version = 1
     event_types = frozenset({"assessment.submitted", IDENTIFIED})
     subject = "student_id"
-    tables = (
-        ReadTable(
-            "assessment_attempts",
-            """student_id TEXT NOT NULL, assessment_id TEXT NOT NULL,
-            attempt_number INTEGER NOT NULL, completed_at TIMESTAMPTZ NOT NULL,
-            event_id UUID NOT NULL, session_id TEXT NOT NULL, lesson_id TEXT, course_id TEXT,
-            skills TEXT[] NOT NULL, answers JSONB NOT NULL, score DOUBLE PRECISION NOT NULL,
-            max_score DOUBLE PRECISION NOT NULL, score_percent DOUBLE PRECISION NOT NULL,
-            passing_score DOUBLE PRECISION, passed BOOLEAN, time_taken INTEGER,
-            started_at TIMESTAMPTZ, is_submitted BOOLEAN NOT NULL, submissions INTEGER NOT NULL,
-            PRIMARY KEY (student_id, assessment_id, attempt_number)""",
-            (
-                "event_id",
-                "assessment_id",
-                "student_id",
-                "attempt_number",
-                "answers",
-                "score",
-                "max_score",
-                "score_percent",
-                "passing_score",
-                "passed",
-                "started_at",
-                "completed_at",
-                "time_taken",
-                "is_submitted",
-                "lesson_id",
-                "course_id",
-                "skills",
-                "session_id",
-                "submissions",
-            ),
-            ("(assessment_id)", "(lesson_id)"),
-        ),
-    )
+    table_name = "assessment_attempts"
+    primary_key = ("student_id", "assessment_id", "attempt_number")  # the seed's unique key
+    indexes = ("(assessment_id)", "(lesson_id)")
     columns: ClassVar[tuple[Col, ...]] = (
-        Col("student_id", "text", Rule.KEY),
+        Col("event_id", "uuid", Rule.GROUP, "attempt", required=True),
         Col("assessment_id", "text", Rule.KEY),
+        Col("student_id", "text", Rule.KEY),
         Col("attempt_number", "integer", Rule.KEY),
-        *(Col(n, t, Rule.GROUP, "attempt") for n, t in _ATTEMPT),
-        Col("score_percent", "float8", Rule.DERIVED),
+        Col("answers", "jsonb", Rule.GROUP, "attempt", required=True),
+        Col("score", "float8", Rule.GROUP, "attempt", required=True),
+        Col("max_score", "float8", Rule.GROUP, "attempt", required=True),
+        Col("score_percent", "float8", Rule.DERIVED, required=True),
+        Col("passing_score", "float8", Rule.GROUP, "attempt"),
         Col("passed", "boolean", Rule.DERIVED),
-        Col("is_submitted", "boolean", Rule.DERIVED),
-        Col("submissions", "integer", Rule.SUM),
+        Col("started_at", "timestamptz", Rule.GROUP, "attempt"),
+        Col("completed_at", "timestamptz", Rule.GROUP, "attempt", required=True),
+        Col("time_taken", "integer", Rule.GROUP, "attempt"),
+        Col("is_submitted", "boolean", Rule.DERIVED, required=True),
+        Col("lesson_id", "text", Rule.GROUP, "attempt"),
+        Col("course_id", "text", Rule.GROUP, "attempt"),
+        Col("skills", "text[]", Rule.GROUP, "attempt", required=True),
+        Col("session_id", "text", Rule.GROUP, "attempt", required=True),
+        Col("submissions", "integer", Rule.SUM, required=True),
     )
     groups = (Group("attempt", GroupKind.LATEST, tuple(n for n, _ in _ATTEMPT)),)
     derived_views = (

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 # (column, pg type) of content.generated payload fields kept on the row.
 _CONTENT_FIELDS = (
@@ -71,32 +70,13 @@ class ContentProjection(FoldProjection):
     name = "content"
     version = 1
     event_types = frozenset({"content.generated"})
-    tables = (
-        ReadTable(
-            "content",
-            "content_id TEXT PRIMARY KEY, "
-            + "".join(f"{n} {_DDL_TYPE.get(t, t.upper())}, " for n, t in _CONTENT_FIELDS)
-            + """generated_at TIMESTAMPTZ NOT NULL, event_id UUID NOT NULL,
-            session_id TEXT NOT NULL, learner_id TEXT, versions INTEGER NOT NULL,
-            created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL""",
-            (
-                "content_id",
-                *(n for n, _ in _CONTENT_FIELDS),
-                "generated_at",
-                "session_id",
-                "learner_id",
-                "versions",
-                "created_at",
-                "updated_at",
-            ),
-            (
-                "(format)",
-                "(genre)",
-                "(difficulty)",
-                "(generated_at)",
-                "(series_id) WHERE series_id IS NOT NULL",
-            ),
-        ),
+    table_name = "content"
+    indexes = (
+        "(format)",
+        "(genre)",
+        "(difficulty)",
+        "(generated_at)",
+        "(series_id) WHERE series_id IS NOT NULL",
     )
     _latest = (
         "generated_at",
@@ -107,14 +87,42 @@ class ContentProjection(FoldProjection):
     )
     columns: ClassVar[tuple[Col, ...]] = (
         Col("content_id", "text", Rule.KEY),
-        Col("generated_at", "timestamptz", Rule.GROUP, "gen"),
-        Col("event_id", "uuid", Rule.GROUP, "gen"),
-        Col("session_id", "text", Rule.GROUP, "gen"),
+        Col("title", "text", Rule.GROUP, "gen"),
+        Col("description", "text", Rule.GROUP, "gen"),
+        Col("content_kind", "text", Rule.GROUP, "gen"),
+        Col("format", "text", Rule.GROUP, "gen"),
+        Col("genre", "text", Rule.GROUP, "gen"),
+        Col("sub_genre", "text", Rule.GROUP, "gen"),
+        Col("topic", "text", Rule.GROUP, "gen"),
+        Col("difficulty", "text", Rule.GROUP, "gen"),
+        Col("difficulty_score", "float8", Rule.GROUP, "gen"),
+        Col("estimated_comprehension_level", "text", Rule.GROUP, "gen"),
+        Col("duration", "integer", Rule.GROUP, "gen"),
+        Col("word_count", "integer", Rule.GROUP, "gen"),
+        Col("audio_url", "text", Rule.GROUP, "gen"),
+        Col("audio_format", "text", Rule.GROUP, "gen"),
+        Col("audio_bitrate", "integer", Rule.GROUP, "gen"),
+        Col("audio_size", "bigint", Rule.GROUP, "gen"),
+        Col("template_id", "text", Rule.GROUP, "gen"),
+        Col("template_version", "text", Rule.GROUP, "gen"),
+        Col("model_parameters", "jsonb", Rule.GROUP, "gen"),
+        Col("generated_by", "text", Rule.GROUP, "gen"),
+        Col("generation_id", "text", Rule.GROUP, "gen"),
+        Col("episode_number", "integer", Rule.GROUP, "gen"),
+        Col("series_id", "text", Rule.GROUP, "gen"),
+        Col("related_content_ids", "jsonb", Rule.GROUP, "gen"),
+        Col("language", "text", Rule.GROUP, "gen"),
+        Col("locale", "text", Rule.GROUP, "gen"),
+        Col("learning_objectives", "jsonb", Rule.GROUP, "gen"),
+        Col("estimated_completion_time", "integer", Rule.GROUP, "gen"),
+        Col("metadata", "jsonb", Rule.GROUP, "gen"),
+        Col("generated_at", "timestamptz", Rule.GROUP, "gen", required=True),
+        Col("session_id", "text", Rule.GROUP, "gen", required=True),
         Col("learner_id", "text", Rule.GROUP, "gen"),
-        *(Col(n, t, Rule.GROUP, "gen") for n, t in _CONTENT_FIELDS),
-        Col("versions", "integer", Rule.SUM),
-        Col("created_at", "timestamptz", Rule.MIN),
-        Col("updated_at", "timestamptz", Rule.MAX),
+        Col("versions", "integer", Rule.SUM, required=True),
+        Col("created_at", "timestamptz", Rule.MIN, required=True),
+        Col("updated_at", "timestamptz", Rule.MAX, required=True),
+        Col("event_id", "uuid", Rule.GROUP, "gen", required=True, public=False),
     )
     groups = (Group("gen", GroupKind.LATEST, _latest),)
     derived_views = (
@@ -155,24 +163,8 @@ class ContentValidationProjection(FoldProjection):
     name = "content_validation_history"
     version = 1
     event_types = frozenset({"content.validated"})
-    tables = (
-        ReadTable(
-            "content_validation_history",
-            """id UUID PRIMARY KEY, content_id TEXT NOT NULL, attempt_number INTEGER NOT NULL,
-            passed BOOLEAN NOT NULL, validation_score DOUBLE PRECISION,
-            validation_result JSONB NOT NULL, created_at TIMESTAMPTZ NOT NULL""",
-            (
-                "id",
-                "content_id",
-                "attempt_number",
-                "passed",
-                "validation_score",
-                "validation_result",
-                "created_at",
-            ),
-            ("(content_id, attempt_number)",),
-        ),
-    )
+    table_name = "content_validation_history"
+    indexes = ("(content_id, attempt_number)",)
     _fields = (
         "created_at",
         "attempt_number",
@@ -183,12 +175,12 @@ class ContentValidationProjection(FoldProjection):
     )
     columns: ClassVar[tuple[Col, ...]] = (
         Col("id", "uuid", Rule.KEY),
-        Col("content_id", "text", Rule.GROUP, "v"),
-        Col("attempt_number", "integer", Rule.GROUP, "v"),
-        Col("passed", "boolean", Rule.GROUP, "v"),
+        Col("content_id", "text", Rule.GROUP, "v", required=True),
+        Col("attempt_number", "integer", Rule.GROUP, "v", required=True),
+        Col("passed", "boolean", Rule.GROUP, "v", required=True),
         Col("validation_score", "float8", Rule.GROUP, "v"),
-        Col("validation_result", "jsonb", Rule.GROUP, "v"),
-        Col("created_at", "timestamptz", Rule.GROUP, "v"),
+        Col("validation_result", "jsonb", Rule.GROUP, "v", required=True),
+        Col("created_at", "timestamptz", Rule.GROUP, "v", required=True),
     )
     # One event per row: the group only carries the values (its tie-break never competes).
     groups = (Group("v", GroupKind.LATEST, _fields),)
@@ -234,48 +226,27 @@ class GenerationStatusProjection(FoldProjection):
     name = "generation_status"
     version = 1
     event_types = frozenset({"generation.status_changed"})
-    tables = (
-        ReadTable(
-            "generation_status",
-            """generation_id TEXT PRIMARY KEY, session_id TEXT NOT NULL, learner_id TEXT,
-            status TEXT NOT NULL, content_id TEXT, webhook_url TEXT,
-            webhook_sent BOOLEAN NOT NULL, error_message TEXT,
-            estimated_completion_time INTEGER, request_payload JSONB,
-            started_at TIMESTAMPTZ NOT NULL, completed_at TIMESTAMPTZ,
-            updated_at TIMESTAMPTZ NOT NULL, transitions INTEGER NOT NULL,
-            status_at TIMESTAMPTZ NOT NULL, status_event_id UUID NOT NULL,
-            request_at TIMESTAMPTZ, request_event_id UUID""",
-            (
-                "generation_id",
-                "session_id",
-                "learner_id",
-                "status",
-                "content_id",
-                "webhook_url",
-                "webhook_sent",
-                "error_message",
-                "estimated_completion_time",
-                "request_payload",
-                "started_at",
-                "completed_at",
-                "updated_at",
-                "transitions",
-            ),
-            ("(session_id)", "(status)", "(started_at)"),
-        ),
-    )
+    table_name = "generation_status"
+    indexes = ("(session_id)", "(status)", "(started_at)")
     columns: ClassVar[tuple[Col, ...]] = (
         Col("generation_id", "text", Rule.KEY),
-        *(Col(n, t, Rule.GROUP, "state") for n, t in _STATE),
+        Col("session_id", "text", Rule.GROUP, "state", required=True),
+        Col("learner_id", "text", Rule.GROUP, "state"),
+        Col("status", "text", Rule.GROUP, "state", required=True),
         Col("content_id", "text", Rule.MAX),
-        Col("webhook_sent", "boolean", Rule.DERIVED),
-        Col("request_at", "timestamptz", Rule.GROUP, "request"),
-        Col("request_event_id", "uuid", Rule.GROUP, "request"),
+        Col("webhook_url", "text", Rule.GROUP, "state"),
+        Col("webhook_sent", "boolean", Rule.DERIVED, required=True),
+        Col("error_message", "text", Rule.GROUP, "state"),
+        Col("estimated_completion_time", "integer", Rule.GROUP, "state"),
         Col("request_payload", "jsonb", Rule.GROUP, "request"),
-        Col("started_at", "timestamptz", Rule.MIN),
+        Col("started_at", "timestamptz", Rule.MIN, required=True),
         Col("completed_at", "timestamptz", Rule.MIN),
-        Col("updated_at", "timestamptz", Rule.MAX),
-        Col("transitions", "integer", Rule.SUM),
+        Col("updated_at", "timestamptz", Rule.MAX, required=True),
+        Col("transitions", "integer", Rule.SUM, required=True),
+        Col("status_at", "timestamptz", Rule.GROUP, "state", required=True, public=False),
+        Col("status_event_id", "uuid", Rule.GROUP, "state", required=True, public=False),
+        Col("request_at", "timestamptz", Rule.GROUP, "request", public=False),
+        Col("request_event_id", "uuid", Rule.GROUP, "request", public=False),
     )
     groups = (
         Group("state", GroupKind.LATEST, tuple(n for n, _ in _STATE)),

@@ -50,7 +50,7 @@ from learnstream.log import (
     earliest_identifications_sql,
     read_batch,
 )
-from projections.projection import Projection, Store
+from projections.projection import Projection, ReadTable, Store
 
 State = dict[str, Any]
 Key = tuple[Any, ...]
@@ -86,10 +86,42 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Col:
+    """One column of a fold's table: the one place its name, type, merge rule, nullability
+    and visibility are written. The table's DDL and its view's columns are generated from
+    these (:func:`table_of`), so they cannot drift from the fold."""
+
     name: str
     pg_type: str
     rule: Rule
     group: str | None = None
+    #: NOT NULL in the table (key columns always are: they form the primary key).
+    required: bool = False
+    #: Shown in the ``read.<table>`` view; internal fold state (tie-break ids, points) is not.
+    public: bool = True
+
+
+def table_of(
+    name: str,
+    columns: Sequence[Col],
+    indexes: tuple[str, ...] = (),
+    primary_key: Sequence[str] | None = None,
+) -> ReadTable:
+    """The :class:`ReadTable` of a fold: DDL from the column definitions, primary key from
+    the key columns (in ``primary_key``'s order if given), the view's columns in declaration
+    order."""
+    lines = [
+        f'"{c.name}" {c.pg_type.upper()}'
+        + (" NOT NULL" if c.required or c.rule is Rule.KEY else "")
+        for c in columns
+    ]
+    key_names = [c.name for c in columns if c.rule is Rule.KEY]
+    if primary_key is not None:
+        if sorted(primary_key) != sorted(key_names):
+            raise ValueError(f"{name}: primary_key {primary_key} is not the key columns")
+        key_names = list(primary_key)
+    keys = [f'"{k}"' for k in key_names]
+    ddl = ", ".join([*lines, f"PRIMARY KEY ({', '.join(keys)})"])
+    return ReadTable(name, ddl, tuple(c.name for c in columns if c.public), indexes)
 
 
 def _tiebreak(state: State, group: Group) -> tuple[Any, Any]:
@@ -105,9 +137,17 @@ def _max(a: Any, b: Any) -> Any:
 
 
 class FoldProjection(Projection):
-    """A one-table projection described by column rules; see the module docstring."""
+    """A one-table projection described by column rules; see the module docstring.
 
+    A subclass declares ``table_name``, ``columns`` and optionally ``indexes``; its
+    ``tables`` are generated from them when the class is created."""
+
+    table_name: ClassVar[str]
     columns: ClassVar[tuple[Col, ...]]
+    #: Extra indexes, as column lists (e.g. ``"(learner_id)"``, ``"(x) WHERE y"``).
+    indexes: ClassVar[tuple[str, ...]] = ()
+    #: The primary key's column order when it is not the key columns' declaration order.
+    primary_key: ClassVar[tuple[str, ...] | None] = None
     groups: ClassVar[tuple[Group, ...]] = ()
     #: Key column that holds a learner (re-keyed on learner.identified), if any.
     subject: ClassVar[str | None] = None
@@ -118,6 +158,11 @@ class FoldProjection(Projection):
     lift_sql: ClassVar[str]
     #: Derived column -> SQL expression over the stored columns.
     derive_sql: ClassVar[Mapping[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "columns" in cls.__dict__:
+            cls.tables = (table_of(cls.table_name, cls.columns, cls.indexes, cls.primary_key),)
 
     # -- what a concrete projection writes -------------------------------------------------
 

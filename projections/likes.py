@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 _LIKED_SQL = (
     "(s.liked_at IS NOT NULL AND (s.unliked_at IS NULL "
@@ -25,46 +24,23 @@ class LikeEngagementProjection(FoldProjection):
     name = "like_engagement"
     version = 1
     event_types = frozenset({"content.liked", "content.unliked"})
-    tables = (
-        ReadTable(
-            "like_engagement",
-            """content_id TEXT NOT NULL, session_id TEXT NOT NULL, liked BOOLEAN NOT NULL,
-            liked_at TIMESTAMPTZ, unliked_at TIMESTAMPTZ, reaction_type TEXT,
-            content_characteristics JSONB NOT NULL, toggles BIGINT NOT NULL,
-            created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
-            like_event_id UUID, like_characteristics JSONB,
-            unlike_event_id UUID, unlike_characteristics JSONB,
-            PRIMARY KEY (content_id, session_id)""",
-            (
-                "content_id",
-                "session_id",
-                "liked",
-                "liked_at",
-                "unliked_at",
-                "reaction_type",
-                "content_characteristics",
-                "toggles",
-                "created_at",
-                "updated_at",
-            ),
-            ("(session_id)", "(content_id) WHERE liked"),
-        ),
-    )
+    table_name = "like_engagement"
+    indexes = ("(session_id)", "(content_id) WHERE liked")
     columns: ClassVar[tuple[Col, ...]] = (
         Col("content_id", "text", Rule.KEY),
         Col("session_id", "text", Rule.KEY),
-        Col("liked", "boolean", Rule.DERIVED),
+        Col("liked", "boolean", Rule.DERIVED, required=True),
         Col("liked_at", "timestamptz", Rule.GROUP, "like"),
-        Col("like_event_id", "uuid", Rule.GROUP, "like"),
-        Col("reaction_type", "text", Rule.GROUP, "like"),
-        Col("like_characteristics", "jsonb", Rule.GROUP, "like"),
         Col("unliked_at", "timestamptz", Rule.GROUP, "unlike"),
-        Col("unlike_event_id", "uuid", Rule.GROUP, "unlike"),
-        Col("unlike_characteristics", "jsonb", Rule.GROUP, "unlike"),
-        Col("content_characteristics", "jsonb", Rule.DERIVED),
-        Col("toggles", "bigint", Rule.SUM),
-        Col("created_at", "timestamptz", Rule.MIN),
-        Col("updated_at", "timestamptz", Rule.MAX),
+        Col("reaction_type", "text", Rule.GROUP, "like"),
+        Col("content_characteristics", "jsonb", Rule.DERIVED, required=True),
+        Col("toggles", "bigint", Rule.SUM, required=True),
+        Col("created_at", "timestamptz", Rule.MIN, required=True),
+        Col("updated_at", "timestamptz", Rule.MAX, required=True),
+        Col("like_event_id", "uuid", Rule.GROUP, "like", public=False),
+        Col("like_characteristics", "jsonb", Rule.GROUP, "like", public=False),
+        Col("unlike_event_id", "uuid", Rule.GROUP, "unlike", public=False),
+        Col("unlike_characteristics", "jsonb", Rule.GROUP, "unlike", public=False),
     )
     groups = (
         Group(

@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import IDENTIFIED, LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 _PREFS = (
     ("last_updated", "timestamptz"),
@@ -34,34 +33,20 @@ class UserPreferencesProjection(FoldProjection):
     version = 1
     event_types = frozenset({"preferences.updated", IDENTIFIED})
     subject = "id"
-    tables = (
-        ReadTable(
-            "user_preferences",
-            """id TEXT PRIMARY KEY, session_id TEXT NOT NULL, difficulty_preference TEXT NOT NULL,
-            preferred_formats TEXT[] NOT NULL, preferred_genres TEXT[] NOT NULL,
-            playback_speed DOUBLE PRECISION NOT NULL, auto_play BOOLEAN NOT NULL,
-            last_updated TIMESTAMPTZ NOT NULL, version INTEGER NOT NULL,
-            created_at TIMESTAMPTZ NOT NULL, pref_event_id UUID NOT NULL""",
-            (
-                "id",
-                "session_id",
-                "difficulty_preference",
-                "preferred_formats",
-                "preferred_genres",
-                "playback_speed",
-                "auto_play",
-                "last_updated",
-                "version",
-                "created_at",
-            ),
-            ("(session_id)",),
-        ),
-    )
+    table_name = "user_preferences"
+    indexes = ("(session_id)",)
     columns: ClassVar[tuple[Col, ...]] = (
         Col("id", "text", Rule.KEY),
-        *(Col(n, t, Rule.GROUP, "prefs") for n, t in _PREFS),
-        Col("version", "integer", Rule.SUM),
-        Col("created_at", "timestamptz", Rule.MIN),
+        Col("session_id", "text", Rule.GROUP, "prefs", required=True),
+        Col("difficulty_preference", "text", Rule.GROUP, "prefs", required=True),
+        Col("preferred_formats", "text[]", Rule.GROUP, "prefs", required=True),
+        Col("preferred_genres", "text[]", Rule.GROUP, "prefs", required=True),
+        Col("playback_speed", "float8", Rule.GROUP, "prefs", required=True),
+        Col("auto_play", "boolean", Rule.GROUP, "prefs", required=True),
+        Col("last_updated", "timestamptz", Rule.GROUP, "prefs", required=True),
+        Col("version", "integer", Rule.SUM, required=True),
+        Col("created_at", "timestamptz", Rule.MIN, required=True),
+        Col("pref_event_id", "uuid", Rule.GROUP, "prefs", required=True, public=False),
     )
     groups = (Group("prefs", GroupKind.LATEST, tuple(n for n, _ in _PREFS)),)
     lift_sql = """
@@ -102,23 +87,15 @@ class SessionLearnersProjection(FoldProjection):
     name = "session_learners"
     version = 1
     event_types = frozenset({IDENTIFIED})
-    tables = (
-        ReadTable(
-            "session_learners",
-            """session_id TEXT PRIMARY KEY, learner_id TEXT NOT NULL,
-            identified_at TIMESTAMPTZ NOT NULL, method TEXT, event_id UUID NOT NULL,
-            identifications INTEGER NOT NULL""",
-            ("session_id", "learner_id", "identified_at", "method", "identifications"),
-            ("(learner_id)",),
-        ),
-    )
+    table_name = "session_learners"
+    indexes = ("(learner_id)",)
     columns: ClassVar[tuple[Col, ...]] = (
         Col("session_id", "text", Rule.KEY),
-        Col("identified_at", "timestamptz", Rule.GROUP, "first"),
-        Col("event_id", "uuid", Rule.GROUP, "first"),
-        Col("learner_id", "text", Rule.GROUP, "first"),
+        Col("learner_id", "text", Rule.GROUP, "first", required=True),
+        Col("identified_at", "timestamptz", Rule.GROUP, "first", required=True),
         Col("method", "text", Rule.GROUP, "first"),
-        Col("identifications", "integer", Rule.SUM),
+        Col("identifications", "integer", Rule.SUM, required=True),
+        Col("event_id", "uuid", Rule.GROUP, "first", required=True, public=False),
     )
     groups = (
         Group("first", GroupKind.EARLIEST, ("identified_at", "event_id", "learner_id", "method")),

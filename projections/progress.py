@@ -24,7 +24,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import IDENTIFIED, LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 LESSON_TYPES = frozenset({"lesson.started", "lesson.position", "lesson.completed"})
 
@@ -34,52 +33,26 @@ class StudentProgressProjection(FoldProjection):
     version = 1
     event_types = LESSON_TYPES | {IDENTIFIED}
     subject = "student_id"
-    tables = (
-        ReadTable(
-            "student_progress",
-            """student_id TEXT NOT NULL, lesson_id TEXT NOT NULL, course_id TEXT,
-            started_at TIMESTAMPTZ NOT NULL, completed_at TIMESTAMPTZ,
-            time_spent BIGINT NOT NULL, score DOUBLE PRECISION, best_score DOUBLE PRECISION,
-            attempts INTEGER NOT NULL, started_count INTEGER NOT NULL,
-            completions INTEGER NOT NULL, last_position JSONB, updated_at TIMESTAMPTZ NOT NULL,
-            score_at TIMESTAMPTZ, score_event_id UUID,
-            position_at TIMESTAMPTZ, position_event_id UUID,
-            PRIMARY KEY (student_id, lesson_id)""",
-            (
-                "student_id",
-                "lesson_id",
-                "course_id",
-                "started_at",
-                "completed_at",
-                "time_spent",
-                "score",
-                "best_score",
-                "attempts",
-                "completions",
-                "last_position",
-                "updated_at",
-            ),
-            ("(lesson_id)",),
-        ),
-    )
+    table_name = "student_progress"
+    indexes = ("(lesson_id)",)
     columns: ClassVar[tuple[Col, ...]] = (
         Col("student_id", "text", Rule.KEY),
         Col("lesson_id", "text", Rule.KEY),
         Col("course_id", "text", Rule.MAX),
-        Col("started_at", "timestamptz", Rule.MIN),
+        Col("started_at", "timestamptz", Rule.MIN, required=True),
         Col("completed_at", "timestamptz", Rule.MIN),
-        Col("time_spent", "bigint", Rule.SUM),
-        Col("score_at", "timestamptz", Rule.GROUP, "score"),
-        Col("score_event_id", "uuid", Rule.GROUP, "score"),
+        Col("time_spent", "bigint", Rule.SUM, required=True),
         Col("score", "float8", Rule.GROUP, "score"),
         Col("best_score", "float8", Rule.MAX),
-        Col("started_count", "integer", Rule.SUM),
-        Col("attempts", "integer", Rule.DERIVED),
-        Col("completions", "integer", Rule.SUM),
-        Col("position_at", "timestamptz", Rule.GROUP, "position"),
-        Col("position_event_id", "uuid", Rule.GROUP, "position"),
+        Col("attempts", "integer", Rule.DERIVED, required=True),
+        Col("completions", "integer", Rule.SUM, required=True),
         Col("last_position", "jsonb", Rule.GROUP, "position"),
-        Col("updated_at", "timestamptz", Rule.MAX),
+        Col("updated_at", "timestamptz", Rule.MAX, required=True),
+        Col("score_at", "timestamptz", Rule.GROUP, "score", public=False),
+        Col("score_event_id", "uuid", Rule.GROUP, "score", public=False),
+        Col("started_count", "integer", Rule.SUM, required=True, public=False),
+        Col("position_at", "timestamptz", Rule.GROUP, "position", public=False),
+        Col("position_event_id", "uuid", Rule.GROUP, "position", public=False),
     )
     groups = (
         Group("score", GroupKind.LATEST, ("score_at", "score_event_id", "score")),
@@ -150,41 +123,23 @@ class CourseEnrollmentProjection(FoldProjection):
     version = 1
     event_types = frozenset({"course.enrolled", "lesson.completed", IDENTIFIED})
     subject = "student_id"
-    tables = (
-        ReadTable(
-            "course_enrollments",
-            """course_id TEXT NOT NULL, student_id TEXT NOT NULL, enrolled_at TIMESTAMPTZ,
-            lesson_count INTEGER, lessons_completed INTEGER NOT NULL,
-            progress_percentage NUMERIC(5,2) NOT NULL, completed_at TIMESTAMPTZ,
-            is_active BOOLEAN NOT NULL, last_activity_at TIMESTAMPTZ NOT NULL,
-            completed_lessons TEXT[] NOT NULL, completed_lesson_at TIMESTAMPTZ[] NOT NULL,
-            PRIMARY KEY (course_id, student_id)""",
-            (
-                "course_id",
-                "student_id",
-                "enrolled_at",
-                "completed_at",
-                "progress_percentage",
-                "is_active",
-                "lesson_count",
-                "lessons_completed",
-                "last_activity_at",
-            ),
-            ("(student_id)",),
-        ),
-    )
+    table_name = "course_enrollments"
+    indexes = ("(student_id)",)
     columns: ClassVar[tuple[Col, ...]] = (
         Col("course_id", "text", Rule.KEY),
         Col("student_id", "text", Rule.KEY),
         Col("enrolled_at", "timestamptz", Rule.MIN),
-        Col("lesson_count", "integer", Rule.MAX),
-        Col("completed_lessons", "text[]", Rule.GROUP, "done"),
-        Col("completed_lesson_at", "timestamptz[]", Rule.GROUP, "done"),
-        Col("lessons_completed", "integer", Rule.DERIVED),
-        Col("progress_percentage", "numeric", Rule.DERIVED),
         Col("completed_at", "timestamptz", Rule.DERIVED),
-        Col("is_active", "boolean", Rule.DERIVED),
-        Col("last_activity_at", "timestamptz", Rule.MAX),
+        Col("progress_percentage", "numeric(5,2)", Rule.DERIVED, required=True),
+        Col("is_active", "boolean", Rule.DERIVED, required=True),
+        Col("lesson_count", "integer", Rule.MAX),
+        Col("lessons_completed", "integer", Rule.DERIVED, required=True),
+        Col("last_activity_at", "timestamptz", Rule.MAX, required=True),
+        Col("completed_lessons", "text[]", Rule.GROUP, "done", required=True, public=False),
+        Col(
+            "completed_lesson_at", "timestamptz[]", Rule.GROUP, "done",
+            required=True, public=False,
+        ),
     )
     groups = (Group("done", GroupKind.MINMAP, ("completed_lessons", "completed_lesson_at")),)
     lift_sql = """

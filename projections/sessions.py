@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 
 from learnstream.log import LogEvent
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
-from projections.projection import ReadTable
 
 _CENTI = timedelta(microseconds=10_000)
 PLAYBACK_TYPES = frozenset(
@@ -69,46 +68,22 @@ class SessionProjection(FoldProjection):
     name = "sessions"
     version = 1
     event_types = PLAYBACK_TYPES | LIKE_TYPES
-    tables = (
-        ReadTable(
-            "sessions",
-            """session_id TEXT PRIMARY KEY, started_at TIMESTAMPTZ NOT NULL,
-            last_activity_at TIMESTAMPTZ NOT NULL, event_count BIGINT NOT NULL,
-            content_ids TEXT[] NOT NULL, current_content_id TEXT,
-            total_listening_time INTEGER NOT NULL,
-            pt_at TIMESTAMPTZ[] NOT NULL, pt_event UUID[] NOT NULL, pt_content TEXT[] NOT NULL,
-            pt_arrive BIGINT[] NOT NULL, pt_depart BIGINT[] NOT NULL, pt_rate INTEGER[] NOT NULL""",
-            (
-                "session_id",
-                "started_at",
-                "last_activity_at",
-                "content_ids",
-                "current_content_id",
-                "total_listening_time",
-                "event_count",
-            ),
-            ("(started_at)", "(last_activity_at)"),
-        ),
-    )
+    table_name = "sessions"
+    indexes = ("(started_at)", "(last_activity_at)")
     columns: ClassVar[tuple[Col, ...]] = (
         Col("session_id", "text", Rule.KEY),
-        Col("started_at", "timestamptz", Rule.MIN),
-        Col("last_activity_at", "timestamptz", Rule.MAX),
-        Col("event_count", "bigint", Rule.SUM),
-        Col("content_ids", "text[]", Rule.DERIVED),
+        Col("started_at", "timestamptz", Rule.MIN, required=True),
+        Col("last_activity_at", "timestamptz", Rule.MAX, required=True),
+        Col("content_ids", "text[]", Rule.DERIVED, required=True),
         Col("current_content_id", "text", Rule.DERIVED),
-        Col("total_listening_time", "integer", Rule.DERIVED),
-        *(
-            Col(n, t, Rule.GROUP, "points")
-            for n, t in (
-                ("pt_at", "timestamptz[]"),
-                ("pt_event", "uuid[]"),
-                ("pt_content", "text[]"),
-                ("pt_arrive", "bigint[]"),
-                ("pt_depart", "bigint[]"),
-                ("pt_rate", "integer[]"),
-            )
-        ),
+        Col("total_listening_time", "integer", Rule.DERIVED, required=True),
+        Col("event_count", "bigint", Rule.SUM, required=True),
+        Col("pt_at", "timestamptz[]", Rule.GROUP, "points", required=True, public=False),
+        Col("pt_event", "uuid[]", Rule.GROUP, "points", required=True, public=False),
+        Col("pt_content", "text[]", Rule.GROUP, "points", required=True, public=False),
+        Col("pt_arrive", "bigint[]", Rule.GROUP, "points", required=True, public=False),
+        Col("pt_depart", "bigint[]", Rule.GROUP, "points", required=True, public=False),
+        Col("pt_rate", "integer[]", Rule.GROUP, "points", required=True, public=False),
     )
     groups = (
         Group(

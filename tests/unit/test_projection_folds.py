@@ -120,3 +120,36 @@ def test_sessions_derive_orders_contents_by_first_playback() -> None:
     )
     state = projection.merge_all([state])
     assert state["content_ids"] == ["b", "a"] and state["current_content_id"] == "b"
+
+
+def test_a_fold_table_is_generated_from_its_column_definitions() -> None:
+    from projections.fold import Col, Rule, table_of
+    from projections.likes import LikeEngagementProjection
+
+    table = table_of(
+        "t",
+        (
+            Col("k", "text", Rule.KEY),
+            Col("n", "bigint", Rule.SUM, required=True),
+            Col("tie", "uuid", Rule.MAX, public=False),
+        ),
+        ("(n)",),
+    )
+    assert table.ddl == '"k" TEXT NOT NULL, "n" BIGINT NOT NULL, "tie" UUID, PRIMARY KEY ("k")'
+    assert table.public_columns == ("k", "n")
+    assert table.indexes == ("(n)",)
+    # A concrete fold's table comes from its columns: nothing written twice.
+    likes = LikeEngagementProjection.tables[0]
+    assert likes.public_columns == tuple(
+        c.name for c in LikeEngagementProjection.columns if c.public
+    )
+    assert all(f'"{c.name}"' in likes.ddl for c in LikeEngagementProjection.columns)
+
+
+def test_a_primary_key_order_must_name_the_key_columns() -> None:
+    from projections.fold import Col, Rule, table_of
+
+    cols = (Col("a", "text", Rule.KEY), Col("b", "text", Rule.KEY))
+    assert table_of("t", cols, primary_key=("b", "a")).ddl.endswith('PRIMARY KEY ("b", "a")')
+    with pytest.raises(ValueError, match="not the key columns"):
+        table_of("t", cols, primary_key=("a", "c"))
