@@ -115,50 +115,48 @@ def _family_order(families: Iterable[Topic]) -> list[Topic]:
     return sorted(families, key=lambda t: t.value)
 
 
-def read_after_sql(families: Iterable[Topic]) -> sql.Composed:
-    """The batch read: rows after a checkpoint, below xmin, in (tx_id, position) order."""
+def _over_log(families: Iterable[Topic], branch: str, outer: str, **parts: Any) -> sql.Composed:
+    """``outer`` over the UNION ALL of ``branch`` run on each family's log table. ``branch``
+    may use ``{table}`` and ``{fam}`` (the family's table and name) and ``parts``; ``outer``
+    uses ``{}`` for the union."""
     branches = [
-        sql.SQL(
-            "(SELECT {fam} AS family, {cols} FROM {table} WHERE {after} "
-            "ORDER BY tx_id, position LIMIT %(limit)s)"
-        ).format(
-            fam=sql.Literal(topic.value),
-            cols=_COLUMNS,
-            table=sql.Identifier("log", LOG_TABLES[topic]),
-            after=_AFTER,
+        sql.SQL(branch).format(
+            table=sql.Identifier("log", LOG_TABLES[topic]), fam=sql.Literal(topic.value), **parts
         )
         for topic in _family_order(families)
     ]
-    return sql.SQL("SELECT * FROM ({}) AS u ORDER BY 3, 2 LIMIT %(limit)s").format(
-        sql.SQL(" UNION ALL ").join(branches)
+    return sql.SQL(outer).format(sql.SQL(" UNION ALL ").join(branches))
+
+
+def read_after_sql(families: Iterable[Topic]) -> sql.Composed:
+    """The batch read: rows after a checkpoint, below xmin, in (tx_id, position) order."""
+    return _over_log(
+        families,
+        "(SELECT {fam} AS family, {cols} FROM {table} WHERE {after} "
+        "ORDER BY tx_id, position LIMIT %(limit)s)",
+        "SELECT * FROM ({}) AS u ORDER BY 3, 2 LIMIT %(limit)s",
+        cols=_COLUMNS,
+        after=_AFTER,
     )
 
 
 def frontier_sql(families: Iterable[Topic]) -> sql.Composed:
     """The highest (tx_id, position) that is safe to read now (or NULL if none is)."""
-    branches = [
-        sql.SQL(
-            "(SELECT tx_id::text::bigint, position FROM {table} "
-            "WHERE " + READABLE_SQL + " "
-            "ORDER BY tx_id DESC, position DESC LIMIT 1)"
-        ).format(table=sql.Identifier("log", LOG_TABLES[topic]))
-        for topic in _family_order(families)
-    ]
-    return sql.SQL("SELECT * FROM ({}) AS u ORDER BY 1 DESC, 2 DESC LIMIT 1").format(
-        sql.SQL(" UNION ALL ").join(branches)
+    return _over_log(
+        families,
+        "(SELECT tx_id::text::bigint, position FROM {table} WHERE " + READABLE_SQL + " "
+        "ORDER BY tx_id DESC, position DESC LIMIT 1)",
+        "SELECT * FROM ({}) AS u ORDER BY 1 DESC, 2 DESC LIMIT 1",
     )
 
 
 def pending_sql(families: Iterable[Topic]) -> sql.Composed:
     """How many readable rows lie after a checkpoint, and the oldest one's received_at."""
-    branches = [
-        sql.SQL(
-            "(SELECT count(*) AS n, min(received_at) AS oldest FROM {table} WHERE {after})"
-        ).format(table=sql.Identifier("log", LOG_TABLES[topic]), after=_AFTER)
-        for topic in _family_order(families)
-    ]
-    return sql.SQL("SELECT coalesce(sum(n), 0)::bigint, min(oldest) FROM ({}) AS u").format(
-        sql.SQL(" UNION ALL ").join(branches)
+    return _over_log(
+        families,
+        "(SELECT count(*) AS n, min(received_at) AS oldest FROM {table} WHERE {after})",
+        "SELECT coalesce(sum(n), 0)::bigint, min(oldest) FROM ({}) AS u",
+        after=_AFTER,
     )
 
 
@@ -231,23 +229,15 @@ def read_through(
         ))
         params["learners"] = sorted(set(learners or ()))
         params["sessions"] = sorted(set(sessions or ()))
-    wanted = sorted({t for t in families}, key=lambda t: t.value)
-    branches = [
-        sql.SQL(
-            "(SELECT {fam} AS family, position, tx_id::text::bigint, event_id, event_type, "
-            "schema_version, occurred_at, received_at, session_id, learner_id, content_id, "
-            "payload, context FROM {table} WHERE {where})"
-        ).format(
-            fam=sql.Literal(topic.value),
-            table=sql.Identifier("log", LOG_TABLES[topic]),
-            where=sql.SQL(" AND ").join(where),
-        )
-        for topic in wanted
-    ]
-    if not branches:
+    wanted = _family_order(set(families))
+    if not wanted:
         return []
-    query = sql.SQL("SELECT * FROM ({}) AS u ORDER BY 3, 2").format(
-        sql.SQL(" UNION ALL ").join(branches)
+    query = _over_log(
+        wanted,
+        "(SELECT {fam} AS family, {cols} FROM {table} WHERE {where})",
+        "SELECT * FROM ({}) AS u ORDER BY 3, 2",
+        cols=_COLUMNS,
+        where=sql.SQL(" AND ").join(where),
     )
     set_json_loads(orjson.loads, conn)
     rows = conn.execute(query, params, binary=True).fetchall()

@@ -1,35 +1,10 @@
-"""The public surface of the projections package, and the gap rule's presence in every read."""
+"""The projections registry, and the gap rule's presence in every read."""
 
 from __future__ import annotations
 
-import projections
 from learnstream.contracts import EVENT_TOPICS
 from learnstream.log import frontier_sql, pending_sql, read_after_sql
 from projections.registry import DEFAULT_PROJECTIONS
-
-
-def test_exported_names() -> None:
-    assert sorted(projections.__all__) == sorted(
-        [
-            "Col",
-            "FoldProjection",
-            "Group",
-            "GroupKind",
-            "Projection",
-            "ReadTable",
-            "RebuildResult",
-            "Rule",
-            "RunSummary",
-            "Store",
-            "default_projections",
-            "project_until_caught_up",
-            "rebuild",
-            "run_batch",
-            "run_projections",
-        ]
-    )
-    for name in projections.__all__:
-        assert hasattr(projections, name)
 
 
 def test_every_read_of_every_log_table_applies_the_xmin_bound() -> None:
