@@ -52,7 +52,7 @@ from ingest.appender import append_batch
 from ingest.rows import SourceOffset, columns_of
 from learnstream.contracts import Envelope, Topic
 from learnstream.db import connect, libpq_url, migrate
-from learnstream.log import LOG_TABLES, frontier
+from learnstream.log import LOG_TABLES, READABLE_SQL, frontier
 from learnstream.settings import Settings
 from projections.fold import replay_rebuild
 from projections.projection import Projection, Store
@@ -145,8 +145,8 @@ def wait_readable(db: Settings) -> None:
         for _ in range(6000):
             fam = frontier(conn, list(Topic)[:5])
             pending = conn.execute(
-                "SELECT count(*) FROM log.behavioral_events"
-                " WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())"
+                f"SELECT count(*) FROM log.{LOG_TABLES[Topic.BEHAVIOR]}"
+                f" WHERE NOT ({READABLE_SQL})"
             ).fetchone()
             if fam is not None and pending is not None and pending[0] == 0:
                 return

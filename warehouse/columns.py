@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-BEHAVIOR = "behavioral_events"
-LIKES = "like_events"
-ACTIVITY = "activity_events"
-LEARNING = "learning_events"
-CATALOG = "catalog_events"
+from learnstream.contracts import Topic
+from learnstream.log import LOG_TABLES
+
+BEHAVIOR = LOG_TABLES[Topic.BEHAVIOR]
+LIKES = LOG_TABLES[Topic.LIKES]
+ACTIVITY = LOG_TABLES[Topic.ACTIVITY]
+LEARNING = LOG_TABLES[Topic.LEARNING]
+CATALOG = LOG_TABLES[Topic.CATALOG]
 
 #: The log tables the export follows, in the order their rows are unioned.
 LOG_FAMILIES: tuple[str, ...] = (BEHAVIOR, LIKES, ACTIVITY, LEARNING, CATALOG)

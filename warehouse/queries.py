@@ -3,7 +3,7 @@ this package; values are always bound parameters (``%(name)s``)."""
 
 from __future__ import annotations
 
-from learnstream.log import HORIZON_SQL, after_below_horizon_sql
+from learnstream.log import HORIZON_SQL, READABLE_SQL, after_below_horizon_sql
 from warehouse.columns import EXPORT_COLUMNS, LOG_FAMILIES
 
 #: The gap-safe horizon: every transaction with an id below it has finished (committed or
@@ -49,11 +49,9 @@ EXPORT_BACKLOG = "SELECT " + " + ".join(
 )
 
 #: Is every log row below the gap-safe horizon (so an export now would include it)?
-HORIZON_PASSED_LOG = (
-    "SELECT COALESCE(pg_snapshot_xmin(pg_current_snapshot()) > max(tx_id), true) FROM ("
-    + " UNION ALL ".join(f"SELECT max(tx_id) AS tx_id FROM log.{f}" for f in LOG_FAMILIES)
-    + ") AS m"
-)
+HORIZON_PASSED_LOG = "SELECT NOT EXISTS (" + " UNION ALL ".join(
+    f"(SELECT 1 FROM log.{f} WHERE NOT ({READABLE_SQL}) LIMIT 1)" for f in LOG_FAMILIES
+) + ")"
 
 #: Does a relation exist? (``to_regclass`` is NULL when it does not.)
 RELATION_EXISTS = "SELECT to_regclass(%(name)s) IS NOT NULL"
