@@ -15,12 +15,13 @@ from learnstream.db import connect
 from learnstream.settings import Settings
 from warehouse.queries import RECORD_JOB_RUN
 
-#: The write-back tables and their columns (the migration 0005 DDL), per job.
+#: The write-back tables and their columns (the DDL of migrations 0005 and 0006), per job.
 WRITEBACK_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
     "engagement": {
         "content_engagement": (
             "content_id", "format", "genre", "topic", "difficulty", "starts", "completions",
-            "skips", "replays", "plays", "listeners", "likers", "completion_rate",
+            "skips", "replays", "plays", "completed_starts", "skipped_starts", "listeners",
+            "likers", "completion_rate",
             "avg_listen_through_pct", "skip_rate", "replay_rate", "like_rate",
             "time_spent_seconds", "engagement_score",
         ),

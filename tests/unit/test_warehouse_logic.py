@@ -14,6 +14,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import warehouse
 from learnstream.settings import Settings
@@ -52,6 +54,7 @@ class History:
             "content.validated": "catalog_events",
             "content.requested": "activity_events",
             "assessment.submitted": "learning_events",
+            "learner.identified": "catalog_events",
         }
         key = "playback" if event_type.startswith("playback.") else event_type
         position = len(self.rows) + 1
@@ -163,9 +166,100 @@ def test_engines_agree_on_a_random_history(tmp_path: Path) -> None:
                           playback_percent=None if rng.random() < 0.7 else rng.uniform(0, 100))
         h.add(kind, at=T0 + timedelta(seconds=rng.randrange(10**6)), **fields)
         assert i + 1 == len(h.rows)
+    for _ in range(150):  # identifications, some at the same instant (event_id breaks ties)
+        h.add("learner.identified", at=T0 + timedelta(seconds=rng.randrange(3) * 1000),
+              session_id=f"s{rng.randrange(200)}", learner_id=f"l{rng.randrange(80)}")
     duck, polars = _both_engines(h.write(tmp_path), tmp_path)
     assert duck.height == 30
     assert duck.equals(polars) or _close(duck, polars)
+
+
+def test_a_replay_that_completes_without_a_start_keeps_the_rate_a_rate(
+    tmp_path: Path,
+) -> None:
+    h = History()
+    _play(h, "c1", "s1", "a", ("playback.started", 0), ("playback.completed", 300),
+          ("playback.replayed", 0), ("playback.completed", 300))
+    for result in _both_engines(h.write(tmp_path), tmp_path):
+        row = result.row(0, named=True)
+        assert (row["starts"], row["completions"], row["replays"]) == (1, 2, 1)
+        assert row["completed_starts"] == 1
+        assert row["completion_rate"] == pytest.approx(1.0)
+
+
+_PLAYBACK = ["playback.started", "playback.completed", "playback.skipped", "playback.replayed",
+             "playback.heartbeat"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(plays=st.lists(
+    st.tuples(st.sampled_from(["c1", "c2"]), st.sampled_from(["s1", "s2", "s3"]),
+              st.lists(st.sampled_from(_PLAYBACK), min_size=1, max_size=8)),
+    min_size=1, max_size=6,
+))
+def test_rates_are_bounded_and_engines_agree(
+    tmp_path_factory: pytest.TempPathFactory, plays: list[tuple[str, str, list[str]]]
+) -> None:
+    h = History()
+    for content, session, events in plays:
+        _play(h, content, session, None, *((e, 10.0) for e in events))
+    root = tmp_path_factory.mktemp("rates")
+    duck, polars = _both_engines(h.write(root), root)
+    assert duck.equals(polars) or _close(duck, polars)
+    for row in duck.iter_rows(named=True):
+        for rate in ("completion_rate", "skip_rate"):
+            if row["starts"] == 0:
+                assert row[rate] is None
+            else:
+                assert 0.0 <= row[rate] <= 1.0
+        assert row["completed_starts"] <= min(row["starts"], row["completions"])
+        assert row["skipped_starts"] <= min(row["starts"], row["skips"])
+    dims = engagement_by_dimension(with_engagement_score(duck))
+    rates = [*dims["completion_rate"].drop_nulls(), *dims["skip_rate"].drop_nulls()]
+    assert all(0.0 <= r <= 1.0 for r in rates)
+
+
+def test_listeners_and_likers_are_stitched_to_identified_learners(tmp_path: Path) -> None:
+    """One person, anonymous on one device and signed in on another, listens to c1 and likes
+    it anonymously, then unlikes it signed in: one listener, no liker (the identity rule)."""
+    h = History()
+    _play(h, "c1", "anon-device", None, ("playback.started", 0), ("playback.completed", 300))
+    h.add("content.liked", at=T0 + timedelta(minutes=1), content_id="c1",
+          session_id="anon-device")
+    h.add("learner.identified", at=T0 + timedelta(minutes=2), session_id="anon-device",
+          learner_id="a")
+    _play(h, "c1", "laptop", "a", ("playback.started", 0), ("playback.skipped", 60))
+    h.add("content.unliked", at=T0 + timedelta(minutes=5), content_id="c1",
+          session_id="laptop", learner_id="a")
+    # A later identification of the same device as someone else changes nothing.
+    h.add("learner.identified", at=T0 + timedelta(minutes=9), session_id="anon-device",
+          learner_id="b")
+    for result in _both_engines(h.write(tmp_path), tmp_path):
+        row = result.row(0, named=True)
+        assert (row["content_id"], row["plays"], row["listeners"]) == ("c1", 2, 1)
+        assert row["likers"] == 0
+
+
+def test_assessment_outcomes_follow_the_identity_rule(tmp_path: Path) -> None:
+    from warehouse.jobs.runner import _difficulty_inputs_polars
+    from warehouse.jobs.sql import OUTCOMES
+
+    h = History()
+    h.add("assessment.submitted", session_id="tablet", assessment_id="q1", score=1.0,
+          max_score=1.0)
+    h.add("learner.identified", at=T0 + timedelta(minutes=1), session_id="tablet",
+          learner_id="a")
+    h.add("assessment.submitted", session_id="other", assessment_id="q1", score=0.0,
+          max_score=1.0)
+    layout = h.write(tmp_path)
+    con = catalog.open(Settings(warehouse={"dir": layout.root}))
+    try:
+        duck = con.sql(OUTCOMES).pl()
+    finally:
+        con.close()
+    assert duck["learner_id"].to_list() == ["a", "other"]
+    assert duck.equals(_difficulty_inputs_polars(layout)[0])
 
 
 def _close(a: pl.DataFrame, b: pl.DataFrame) -> bool:

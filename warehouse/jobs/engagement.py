@@ -18,6 +18,8 @@ import polars as pl
 
 from learnstream.db import connect
 from learnstream.settings import Settings
+from warehouse.columns import BEHAVIOR, LIKES
+from warehouse.jobs.identity import identities
 from warehouse.jobs.sql import (
     DAILY_ACTIVITY,
     DUCKDB_CONTENT_ENGAGEMENT,
@@ -34,11 +36,15 @@ ENGINES: tuple[Engine, ...] = ("duckdb", "polars")
 #: The columns of the per-content aggregate, in order, whichever engine computed it.
 CONTENT_COLUMNS: tuple[str, ...] = (
     "content_id", "format", "genre", "topic", "difficulty",
-    "starts", "completions", "skips", "replays", "plays", "listeners", "likers",
+    "starts", "completions", "skips", "replays", "plays", "completed_starts", "skipped_starts",
+    "listeners", "likers",
     "completion_rate", "avg_listen_through_pct", "skip_rate", "replay_rate", "like_rate",
     "time_spent_seconds",
 )
-_COUNTS = ("starts", "completions", "skips", "replays", "plays", "listeners", "likers")
+_COUNTS = (
+    "starts", "completions", "skips", "replays", "plays", "completed_starts", "skipped_starts",
+    "listeners", "likers",
+)
 _RATES = (
     "completion_rate", "avg_listen_through_pct", "skip_rate", "replay_rate", "like_rate",
     "time_spent_seconds",
@@ -82,7 +88,8 @@ def _capped_percent() -> pl.Expr:
 
 def content_engagement_polars(events: pl.LazyFrame) -> pl.DataFrame:
     """The same aggregates in Polars (lazy, streaming over the Parquet files)."""
-    behavior = events.filter(pl.col("family") == "behavioral_events")
+    ids = identities(events)
+    behavior = events.filter(pl.col("family") == BEHAVIOR).join(ids, on="session_id", how="left")
     listened = (
         pl.when(pl.col("duration").is_null())
         .then(pl.col("playback_position"))
@@ -91,7 +98,8 @@ def content_engagement_polars(events: pl.LazyFrame) -> pl.DataFrame:
     plays = (
         behavior.group_by("content_id", "session_id")
         .agg(
-            pl.col("learner_id").max().alias("actor"),
+            pl.col("learner_id").max().alias("_learner"),
+            pl.col("identified_as").max().alias("_identified_as"),
             (pl.col("event_type") == "playback.started").sum().alias("starts"),
             (pl.col("event_type") == "playback.completed").sum().alias("completions"),
             (pl.col("event_type") == "playback.skipped").sum().alias("skips"),
@@ -99,18 +107,24 @@ def content_engagement_polars(events: pl.LazyFrame) -> pl.DataFrame:
             _capped_percent().max().alias("listen_through"),
             listened.max().alias("listened_seconds"),
         )
-        .with_columns(pl.coalesce("actor", "session_id").alias("actor"))
+        .with_columns(
+            pl.coalesce("_learner", "_identified_as", "session_id").alias("actor"),
+            pl.min_horizontal("completions", "starts").alias("completed_starts"),
+            pl.min_horizontal("skips", "starts").alias("skipped_starts"),
+        )
     )
     per_content = plays.group_by("content_id").agg(
         pl.col("starts", "completions", "skips", "replays").sum(),
         pl.len().alias("plays"),
+        pl.col("completed_starts", "skipped_starts").sum(),
         pl.col("actor").n_unique().alias("listeners"),
         pl.col("listen_through").mean().alias("avg_listen_through_pct"),
         pl.col("listened_seconds").sum().alias("time_spent_seconds"),
     )
     likes = (
-        events.filter(pl.col("family") == "like_events")
-        .with_columns(pl.coalesce("learner_id", "session_id").alias("actor"))
+        events.filter(pl.col("family") == LIKES)
+        .join(ids, on="session_id", how="left")
+        .with_columns(pl.coalesce("learner_id", "identified_as", "session_id").alias("actor"))
         .group_by("content_id", "actor")
         .agg(pl.col("event_type").sort_by(["occurred_at", "position"]).last().alias("last"))
         .group_by("content_id")
@@ -123,7 +137,7 @@ def content_engagement_polars(events: pl.LazyFrame) -> pl.DataFrame:
         .agg(pl.col(dims).sort_by("position").last())
     )
     observed = (
-        events.filter(pl.col("family").is_in(["behavioral_events", "like_events"]))
+        events.filter(pl.col("family").is_in([BEHAVIOR, LIKES]))
         .join(declared.select("content_id"), on="content_id", how="anti")
         .group_by("content_id")
         .agg(pl.col(dims).sort_by("position").first())
@@ -141,8 +155,8 @@ def content_engagement_polars(events: pl.LazyFrame) -> pl.DataFrame:
     starts, listeners = pl.col("starts"), pl.col("listeners")
     result = joined.with_columns(
         *(pl.coalesce(d, f"{d}_observed").alias(d) for d in dims),
-        pl.when(starts > 0).then(pl.col("completions") / starts).alias("completion_rate"),
-        pl.when(starts > 0).then(pl.col("skips") / starts).alias("skip_rate"),
+        pl.when(starts > 0).then(pl.col("completed_starts") / starts).alias("completion_rate"),
+        pl.when(starts > 0).then(pl.col("skipped_starts") / starts).alias("skip_rate"),
         pl.when(starts > 0).then(pl.col("replays") / starts).alias("replay_rate"),
         pl.when(listeners > 0)
         .then(pl.col("likers").fill_null(0) / listeners)
@@ -193,7 +207,10 @@ def engagement_by_dimension(content: pl.DataFrame) -> pl.DataFrame:
             .group_by(dim)
             .agg(
                 pl.len().alias("contents"),
-                pl.col("starts", "completions", "skips", "replays", "listeners", "likers").sum(),
+                pl.col(
+                    "starts", "completed_starts", "skipped_starts", "replays", "listeners",
+                    "likers",
+                ).sum(),
                 (pl.col("avg_listen_through_pct") * pl.col("plays")).sum().alias("_lt_sum"),
                 pl.col("plays").filter(pl.col("avg_listen_through_pct").is_not_null())
                 .sum().alias("_lt_plays"),
@@ -207,10 +224,10 @@ def engagement_by_dimension(content: pl.DataFrame) -> pl.DataFrame:
                 pl.col(dim).alias("value"),
                 pl.col("contents").cast(pl.Int64),
                 s.cast(pl.Int64),
-                pl.when(s > 0).then(pl.col("completions") / s).alias("completion_rate"),
+                pl.when(s > 0).then(pl.col("completed_starts") / s).alias("completion_rate"),
                 pl.when(pl.col("_lt_plays") > 0)
                 .then(pl.col("_lt_sum") / pl.col("_lt_plays")).alias("avg_listen_through_pct"),
-                pl.when(s > 0).then(pl.col("skips") / s).alias("skip_rate"),
+                pl.when(s > 0).then(pl.col("skipped_starts") / s).alias("skip_rate"),
                 pl.when(s > 0).then(pl.col("replays") / s).alias("replay_rate"),
                 pl.when(pl.col("listeners") > 0)
                 .then(pl.col("likers") / pl.col("listeners")).alias("like_rate"),

@@ -27,6 +27,7 @@ from warehouse.jobs.engagement import (
     scan_events,
     with_engagement_score,
 )
+from warehouse.jobs.identity import identities
 from warehouse.jobs.sql import DECLARED_DIFFICULTY, OUTCOMES
 from warehouse.layout import WarehouseLayout, write_parquet_durably
 from warehouse.queries import LEARNER_ABILITIES, RELATION_EXISTS
@@ -103,9 +104,10 @@ def _difficulty_inputs_polars(layout: WarehouseLayout) -> tuple[pl.DataFrame, pl
         events.filter(
             (pl.col("event_type") == "assessment.submitted") & (pl.col("max_score") > 0)
         )
+        .join(identities(events), on="session_id", how="left")
         .sort("position")
         .select(
-            pl.coalesce("learner_id", "session_id").alias("learner_id"),
+            pl.coalesce("learner_id", "identified_as", "session_id").alias("learner_id"),
             pl.coalesce("content_id", "assessment_id").alias("item_id"),
             (pl.col("score") / pl.col("max_score")).clip(0.0, 1.0).alias("outcome"),
         )

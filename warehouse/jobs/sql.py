@@ -6,13 +6,23 @@ very same aggregation text runs in both and their results can be compared."""
 from __future__ import annotations
 
 from learnstream.log import earliest_identifications_sql
+from warehouse.columns import BEHAVIOR, CATALOG, LIKES
+
+#: The kernel's identity rule (``learnstream.log.identity``): each session's earliest
+#: ``learner.identified``. Every metric that counts people attributes a row to its learner,
+#: else the learner its session was identified as, else the anonymous session.
+_IDENTITIES = (
+    "identities AS (SELECT session_id, learner_id AS identified_as FROM ("
+    + earliest_identifications_sql("events")
+    + ") AS first_identifications)"
+)
 
 #: Per-content engagement aggregates (before the shared score in ``engagement.py``).
 #: A *play* is one (content, session) pair; its listen-through is the furthest point reached.
 CONTENT_ENGAGEMENT = """
-, plays AS (
-    SELECT content_id, session_id,
-           COALESCE(max(learner_id), session_id) AS actor,
+, """ + _IDENTITIES + """, plays AS (
+    SELECT e.content_id, e.session_id,
+           COALESCE(max(e.learner_id), max(i.identified_as), e.session_id) AS actor,
            count(*) FILTER (WHERE event_type = 'playback.started') AS starts,
            count(*) FILTER (WHERE event_type = 'playback.completed') AS completions,
            count(*) FILTER (WHERE event_type = 'playback.skipped') AS skips,
@@ -24,13 +34,17 @@ CONTENT_ENGAGEMENT = """
                AS listen_through,
            max(CASE WHEN duration IS NULL THEN playback_position
                     ELSE LEAST(playback_position, duration) END) AS listened_seconds
-    FROM events
-    WHERE family = 'behavioral_events'
-    GROUP BY content_id, session_id
+    FROM events e LEFT JOIN identities i ON i.session_id = e.session_id
+    WHERE e.family = '""" + BEHAVIOR + """'
+    GROUP BY e.content_id, e.session_id
 ), per_content AS (
     SELECT content_id,
            sum(starts) AS starts, sum(completions) AS completions,
            sum(skips) AS skips, sum(replays) AS replays,
+           -- A replay can complete without a new start: count at most one completion (and
+           -- one skip) per start of the play, so the rates below stay rates.
+           sum(LEAST(completions, starts)) AS completed_starts,
+           sum(LEAST(skips, starts)) AS skipped_starts,
            count(*) AS plays,
            count(DISTINCT actor) AS listeners,
            avg(listen_through) AS avg_listen_through_pct,
@@ -39,12 +53,12 @@ CONTENT_ENGAGEMENT = """
     GROUP BY content_id
 ), last_like AS (
     -- A learner's like status is their latest toggle (client time, log order breaking ties).
-    SELECT content_id, event_type,
+    SELECT e.content_id, e.event_type,
            row_number() OVER (
-               PARTITION BY content_id, COALESCE(learner_id, session_id)
-               ORDER BY occurred_at DESC, position DESC) AS rn
-    FROM events
-    WHERE family = 'like_events'
+               PARTITION BY e.content_id, COALESCE(e.learner_id, i.identified_as, e.session_id)
+               ORDER BY e.occurred_at DESC, e.position DESC) AS rn
+    FROM events e LEFT JOIN identities i ON i.session_id = e.session_id
+    WHERE e.family = '""" + LIKES + """'
 ), likes AS (
     SELECT content_id, count(*) FILTER (WHERE event_type = 'content.liked') AS likers
     FROM last_like WHERE rn = 1
@@ -62,7 +76,7 @@ CONTENT_ENGAGEMENT = """
         SELECT content_id, format, genre, topic, difficulty,
                row_number() OVER (PARTITION BY content_id ORDER BY position) AS rn
         FROM events
-        WHERE family IN ('behavioral_events', 'like_events')
+        WHERE family IN ('""" + BEHAVIOR + """', '""" + LIKES + """')
           AND NOT EXISTS (SELECT 1 FROM declared d WHERE d.content_id = events.content_id)
     ) AS o
     WHERE rn = 1
@@ -81,11 +95,13 @@ SELECT u.content_id,
        COALESCE(p.skips, 0) AS skips,
        COALESCE(p.replays, 0) AS replays,
        COALESCE(p.plays, 0) AS plays,
+       COALESCE(p.completed_starts, 0) AS completed_starts,
+       COALESCE(p.skipped_starts, 0) AS skipped_starts,
        COALESCE(p.listeners, 0) AS listeners,
        COALESCE(l.likers, 0) AS likers,
-       CAST(p.completions AS float8) / NULLIF(p.starts, 0) AS completion_rate,
+       CAST(p.completed_starts AS float8) / NULLIF(p.starts, 0) AS completion_rate,
        CAST(p.avg_listen_through_pct AS float8) AS avg_listen_through_pct,
-       CAST(p.skips AS float8) / NULLIF(p.starts, 0) AS skip_rate,
+       CAST(p.skipped_starts AS float8) / NULLIF(p.starts, 0) AS skip_rate,
        CAST(p.replays AS float8) / NULLIF(p.starts, 0) AS replay_rate,
        CAST(COALESCE(l.likers, 0) AS float8) / NULLIF(p.listeners, 0) AS like_rate,
        CAST(COALESCE(p.time_spent_seconds, 0.0) AS float8) AS time_spent_seconds
@@ -106,8 +122,8 @@ DUCKDB_CONTENT_ENGAGEMENT = "WITH _start AS (SELECT 1)" + CONTENT_ENGAGEMENT
 #: the planner push ``family = ...`` into the UNION ALL and skip the other tables.
 POSTGRES_EVENTS = """
 WITH events AS NOT MATERIALIZED (
-    SELECT 'behavioral_events'::text AS family, position, occurred_at, event_type,
-           session_id, learner_id, content_id,
+    SELECT '""" + BEHAVIOR + """'::text AS family, position, event_id::text AS event_id,
+           occurred_at, event_type, session_id, learner_id, content_id,
            playback_position::float8 AS playback_position,
            playback_position_percent::float8 AS playback_percent,
            duration::float8 AS duration,
@@ -115,17 +131,17 @@ WITH events AS NOT MATERIALIZED (
            content_characteristics->>'genre' AS genre,
            content_characteristics->>'topic' AS topic,
            content_characteristics->>'difficulty' AS difficulty
-    FROM log.behavioral_events
+    FROM log.""" + BEHAVIOR + """
     UNION ALL
-    SELECT 'like_events', position, occurred_at, event_type, session_id, learner_id, content_id,
-           NULL, NULL, NULL,
+    SELECT '""" + LIKES + """', position, event_id::text, occurred_at, event_type, session_id,
+           learner_id, content_id, NULL, NULL, NULL,
            content_characteristics->>'format', content_characteristics->>'genre',
            content_characteristics->>'topic', content_characteristics->>'difficulty'
-    FROM log.like_events
+    FROM log.""" + LIKES + """
     UNION ALL
-    SELECT 'catalog_events', position, occurred_at, event_type, session_id, learner_id,
-           content_id, NULL, NULL, NULL, format, genre, topic, difficulty
-    FROM log.catalog_events
+    SELECT '""" + CATALOG + """', position, event_id::text, occurred_at, event_type, session_id,
+           learner_id, content_id, NULL, NULL, NULL, format, genre, topic, difficulty
+    FROM log.""" + CATALOG + """
 )
 """
 
@@ -135,13 +151,10 @@ POSTGRES_CONTENT_ENGAGEMENT = POSTGRES_EVENTS + CONTENT_ENGAGEMENT
 #: identified as (the kernel's identity rule: the earliest ``learner.identified``), else the
 #: anonymous session. Catalog events
 #: (generation, validation) are the system's doing, not a learner's, and do not count.
-_ACTORS = """identities AS (
-    SELECT session_id, learner_id AS identified_as FROM (""" + earliest_identifications_sql(
-    "events") + """)
-), actor_events AS (
+_ACTORS = _IDENTITIES + """, actor_events AS (
     SELECT e.event_date AS day, COALESCE(e.learner_id, i.identified_as, e.session_id) AS actor
     FROM events e LEFT JOIN identities i ON i.session_id = e.session_id
-    WHERE e.family <> 'catalog_events' OR e.event_type = 'preferences.updated'
+    WHERE e.family <> '""" + CATALOG + """' OR e.event_type = 'preferences.updated'
 )"""
 
 #: DAU / WAU / MAU for every day between the first and last active day, in one pass over the
@@ -260,13 +273,13 @@ ORDER BY ordinal
 
 #: Assessment outcomes for the difficulty job: one row per submitted attempt.
 #: The item is the content the assessment is about, or the assessment itself.
-OUTCOMES = """
-SELECT COALESCE(learner_id, session_id) AS learner_id,
-       COALESCE(content_id, assessment_id) AS item_id,
-       LEAST(GREATEST(score / max_score, 0.0), 1.0) AS outcome
-FROM events
-WHERE event_type = 'assessment.submitted' AND max_score > 0
-ORDER BY position
+OUTCOMES = "WITH " + _IDENTITIES + """
+SELECT COALESCE(e.learner_id, i.identified_as, e.session_id) AS learner_id,
+       COALESCE(e.content_id, e.assessment_id) AS item_id,
+       LEAST(GREATEST(e.score / e.max_score, 0.0), 1.0) AS outcome
+FROM events e LEFT JOIN identities i ON i.session_id = e.session_id
+WHERE e.event_type = 'assessment.submitted' AND e.max_score > 0
+ORDER BY e.position
 """
 
 #: What each content declared about its difficulty (latest content.generated).
