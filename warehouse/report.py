@@ -36,11 +36,16 @@ KEY_TABLES: dict[str, tuple[str, str]] = {
 }
 
 
+def _cell(value: object) -> str:
+    # NULL is "not defined here" (the funnel's first conversion, a rate of no starts).
+    return "&ndash;" if value is None else html.escape(str(value))
+
+
 def _table_html(con: duckdb.DuckDBPyConnection, query: str) -> str:
     data = frame(con, query)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in data.columns)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row) + "</tr>"
+        "<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in row) + "</tr>"
         for row in data.iter_rows()
     )
     return f"<table><tr>{head}</tr>{rows}</table>"

@@ -52,6 +52,7 @@ class History:
             "content.unliked": "like_events",
             "content.generated": "catalog_events",
             "content.validated": "catalog_events",
+            "generation.status_changed": "catalog_events",
             "content.requested": "activity_events",
             "assessment.submitted": "learning_events",
             "learner.identified": "catalog_events",
@@ -316,6 +317,40 @@ def test_daily_activity_and_retention_by_hand(tmp_path: Path) -> None:
     assert retention[(week1, 0)]["cohort_size"] == 1
     funnel = {r["stage"]: r["count"] for r in tables["generation_funnel"].iter_rows(named=True)}
     assert funnel["generated"] == 1 and funnel["validated"] == 0
+
+
+def test_funnel_starts_from_generation_jobs_and_only_narrows(tmp_path: Path) -> None:
+    h = History()
+    # Five learners ask for practice material (content.requested): not generation jobs.
+    for i in range(5):
+        h.add("content.requested", session_id=f"s{i}", learner_id=f"l{i}")
+    # Jobs g1 (generates c1) and g2 (fails); c2 is generated with no job id (its own job).
+    for status in ("queued", "generating", "completed"):
+        h.add("generation.status_changed", session_id="gen", generation_id="g1", status=status)
+    h.add("generation.status_changed", session_id="gen", generation_id="g2", status="failed")
+    h.add("content.generated", session_id="gen", content_id="c1", generation_id="g1")
+    h.add("content.generated", session_id="gen", content_id="c2")
+    h.add("content.validated", session_id="gen", content_id="c1", passed=True)
+    con = catalog.open(Settings(warehouse={"dir": h.write(tmp_path).root}))
+    try:
+        content = with_engagement_score(content_engagement_duckdb(con))
+        funnel = activity_tables(con, content)["generation_funnel"].sort("ordinal")
+    finally:
+        con.close()
+    assert funnel["stage"].to_list() == ["requested", "generated", "validated", "consumed",
+                                         "liked"]
+    assert funnel["count"].to_list() == [3, 2, 1, 0, 0]
+    assert funnel["conversion"][0] is None
+    assert funnel["conversion"][1] == pytest.approx(2 / 3)
+    assert all(0.0 <= c <= 1.0 for c in funnel["conversion"].drop_nulls())
+
+
+def test_report_cells_show_undefined_as_a_dash() -> None:
+    from warehouse.report import _cell
+
+    assert _cell(None) == "&ndash;"
+    assert _cell("<b>") == "&lt;b&gt;"
+    assert _cell(0.5) == "0.5"
 
 
 def test_rasch_recovers_simulated_difficulties() -> None:

@@ -242,10 +242,18 @@ GROUP BY b.bucket_start_seconds, b.bucket_end_seconds
 ORDER BY b.bucket_start_seconds
 """
 
-#: requested -> generated -> validated -> consumed -> liked. Each stage after ``generated``
-#: counts contents that also reached the previous stage, so the funnel only narrows.
+#: requested -> generated -> validated -> consumed -> liked. ``requested`` counts generation
+#: jobs (distinct ``generation_id`` of ``generation.status_changed`` and ``content.generated``;
+#: content generated without a job id is its own job), not ``content.requested``: that is a
+#: learner asking for practice material, and most such asks start no generation. Each stage
+#: after ``generated`` counts contents that also reached the previous stage, so the funnel
+#: only narrows. The first stage has no previous one: its ``conversion`` is NULL.
 GENERATION_FUNNEL = """
-WITH generated AS (
+WITH jobs AS (
+    SELECT DISTINCT COALESCE(generation_id, 'content:' || content_id) AS job FROM events
+    WHERE (event_type = 'generation.status_changed' AND generation_id IS NOT NULL)
+       OR (event_type = 'content.generated' AND content_id IS NOT NULL)
+), generated AS (
     SELECT DISTINCT content_id FROM events
     WHERE event_type = 'content.generated' AND content_id IS NOT NULL
 ), validated AS (
@@ -259,7 +267,7 @@ WITH generated AS (
     WHERE c.likers > 0
 ), stages AS (
     SELECT 'requested' AS stage, 1 AS ordinal,
-           (SELECT count(*) FROM events WHERE event_type = 'content.requested') AS count
+           (SELECT count(*) FROM jobs) AS count
     UNION ALL SELECT 'generated', 2, (SELECT count(*) FROM generated)
     UNION ALL SELECT 'validated', 3, (SELECT count(*) FROM validated)
     UNION ALL SELECT 'consumed', 4, (SELECT count(*) FROM consumed)
