@@ -263,6 +263,36 @@ def test_assessment_outcomes_follow_the_identity_rule(tmp_path: Path) -> None:
     assert duck.equals(_difficulty_inputs_polars(layout)[0])
 
 
+def test_difficulty_job_reads_the_difficulty_assessments_declare(tmp_path: Path) -> None:
+    from warehouse.jobs.runner import _difficulty_inputs_polars
+    from warehouse.jobs.sql import DECLARED_DIFFICULTY, OUTCOMES
+
+    h = History()
+    for i in range(6):
+        for item, declared in (("q1", 0.2), ("q2", 0.9)):
+            h.add("assessment.submitted", at=T0 + timedelta(minutes=i), learner_id=f"l{i}",
+                  assessment_id=item, score=float((i + (item == "q1")) % 2), max_score=1.0,
+                  payload=f'{{"declared_difficulty": {declared}, "attempt_number": 1}}')
+    # A generated content's own declaration wins over what its assessments say.
+    h.add("content.generated", content_id="c1", difficulty="lexical-heavy",
+          difficulty_score=0.3)
+    h.add("assessment.submitted", learner_id="l0", content_id="c1", assessment_id="q3",
+          score=1.0, max_score=1.0, payload='{"declared_difficulty": 0.7}')
+    layout = h.write(tmp_path)
+    con = catalog.open(Settings(warehouse={"dir": layout.root}))
+    try:
+        outcomes, duck = con.sql(OUTCOMES).pl(), con.sql(DECLARED_DIFFICULTY).pl()
+    finally:
+        con.close()
+    polars = _difficulty_inputs_polars(layout)[1]
+    assert duck.sort("content_id").equals(polars.sort("content_id"))
+    scores = dict(zip(duck["content_id"], duck["declared_difficulty_score"], strict=True))
+    assert scores == {"q1": pytest.approx(0.2), "q2": pytest.approx(0.9), "c1": 0.3}
+    content, _ = calibrate(outcomes, duck)
+    mismatch = {r["content_id"]: r["difficulty_mismatch"] for r in content.iter_rows(named=True)}
+    assert mismatch["q1"] is not None and mismatch["q2"] is not None
+
+
 def _close(a: pl.DataFrame, b: pl.DataFrame) -> bool:
     from polars.testing import assert_frame_equal
 

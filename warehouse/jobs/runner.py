@@ -112,14 +112,31 @@ def _difficulty_inputs_polars(layout: WarehouseLayout) -> tuple[pl.DataFrame, pl
             (pl.col("score") / pl.col("max_score")).clip(0.0, 1.0).alias("outcome"),
         )
     )
-    declared = (
+    generated = (
         events.filter(pl.col("event_type") == "content.generated")
         .group_by("content_id")
         .agg(
             pl.col("difficulty").sort_by("position").last().alias("declared_difficulty"),
-            pl.col("difficulty_score").sort_by("position").last()
-            .alias("declared_difficulty_score"),
+            pl.col("difficulty_score").sort_by("position").last().alias("_generated_score"),
         )
+    )
+    asserted = (
+        events.filter(pl.col("event_type") == "assessment.submitted")
+        .with_columns(
+            pl.col("payload").str.json_path_match("$.declared_difficulty")
+            .cast(pl.Float64).alias("_declared"),
+            pl.coalesce("content_id", "assessment_id").alias("_item"),
+        )
+        .filter(pl.col("_declared").is_not_null())
+        .group_by("_item")
+        .agg(pl.col("_declared").sort_by("position").last())
+    )
+    declared = generated.join(
+        asserted, left_on="content_id", right_on="_item", how="full", coalesce=True
+    ).select(
+        "content_id",
+        "declared_difficulty",
+        pl.coalesce("_generated_score", "_declared").alias("declared_difficulty_score"),
     )
     return outcomes.collect(), declared.collect()
 

@@ -290,13 +290,32 @@ WHERE e.event_type = 'assessment.submitted' AND e.max_score > 0
 ORDER BY e.position
 """
 
-#: What each content declared about its difficulty (latest content.generated).
+#: What each item declared about its difficulty: a content's latest ``content.generated``
+#: (its kind and 0..1 score), else the latest ``declared_difficulty`` that the item's
+#: ``assessment.submitted`` events carry (a score; assessments have no catalog entry).
 DECLARED_DIFFICULTY = """
-SELECT content_id, difficulty AS declared_difficulty, difficulty_score AS declared_difficulty_score
-FROM (
-    SELECT content_id, difficulty, difficulty_score,
-           row_number() OVER (PARTITION BY content_id ORDER BY position DESC) AS rn
-    FROM events WHERE event_type = 'content.generated'
-) AS g
-WHERE rn = 1
+WITH generated AS (
+    SELECT content_id, difficulty, difficulty_score FROM (
+        SELECT content_id, difficulty, difficulty_score,
+               row_number() OVER (PARTITION BY content_id ORDER BY position DESC) AS rn
+        FROM events WHERE event_type = 'content.generated'
+    ) AS g
+    WHERE rn = 1
+), asserted AS (
+    SELECT item_id, declared FROM (
+        SELECT COALESCE(content_id, assessment_id) AS item_id,
+               CAST(json_extract_string(payload, '$.declared_difficulty') AS DOUBLE) AS declared,
+               row_number() OVER (
+                   PARTITION BY COALESCE(content_id, assessment_id) ORDER BY position DESC
+               ) AS rn
+        FROM events
+        WHERE event_type = 'assessment.submitted'
+          AND json_extract_string(payload, '$.declared_difficulty') IS NOT NULL
+    ) AS a
+    WHERE rn = 1
+)
+SELECT COALESCE(g.content_id, a.item_id) AS content_id,
+       g.difficulty AS declared_difficulty,
+       COALESCE(g.difficulty_score, a.declared) AS declared_difficulty_score
+FROM generated g FULL OUTER JOIN asserted a ON a.item_id = g.content_id
 """
