@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 
 def has_relation(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -94,6 +95,14 @@ def retention_heatmap(con: duckdb.DuckDBPyConnection) -> Figure:
     fig = _figure(8, 1.5 + 0.4 * len(cohorts))
     ax = fig.add_subplot()
     image = ax.imshow(grid, cmap="viridis", vmin=0, vmax=1, aspect="auto")
+    if "partial" in data.columns:
+        # Cells over a week the data covers only in part are not comparable: hatch them.
+        for cohort, offset in data.filter(pl.col("partial")).select(
+            "cohort_week", "week_offset"
+        ).iter_rows():
+            ax.add_patch(Rectangle((offset - 0.5, row_of[cohort] - 0.5), 1, 1, fill=False,
+                                   hatch="//", edgecolor="white", linewidth=0))
+        title += " (hatched: partial week)"
     ax.set_yticks(range(len(cohorts)), [str(c) for c in cohorts])
     ax.set_xticks(range(width))
     ax.set_xlabel("weeks since first activity")
@@ -113,6 +122,10 @@ def active_learners(con: duckdb.DuckDBPyConnection) -> Figure:
     ax = fig.add_subplot()
     for column in ("dau", "wau", "mau"):
         ax.plot(data["day"].to_list(), data[column].to_list(), label=column.upper())
+    if "mau_partial" in data.columns and data["mau_partial"].any():
+        partial_days = data.filter(pl.col("mau_partial"))["day"].to_list()
+        ax.axvspan(partial_days[0], partial_days[-1], color="grey", alpha=0.15,
+                   label="MAU window partial")
     ax.set_title(title)
     ax.legend()
     fig.autofmt_xdate()

@@ -30,8 +30,10 @@ WRITEBACK_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
             "avg_listen_through_pct", "skip_rate", "replay_rate", "like_rate",
             "time_spent_seconds",
         ),
-        "daily_activity": ("day", "dau", "wau", "mau"),
-        "retention_cohorts": ("cohort_week", "week_offset", "cohort_size", "active", "retention"),
+        "daily_activity": ("day", "dau", "wau", "mau", "wau_partial", "mau_partial"),
+        "retention_cohorts": (
+            "cohort_week", "week_offset", "cohort_size", "active", "retention", "partial",
+        ),
         "session_length_distribution": (
             "bucket_start_seconds", "bucket_end_seconds", "sessions",
         ),

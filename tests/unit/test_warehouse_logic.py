@@ -383,6 +383,37 @@ def test_report_cells_show_undefined_as_a_dash() -> None:
     assert _cell(0.5) == "0.5"
 
 
+def test_partial_windows_are_flagged(tmp_path: Path) -> None:
+    h = History()
+    wednesday = T0 + timedelta(days=2)  # the data starts mid-week ...
+    for day, learner in ((0, "a"), (0, "b"), (7, "a"), (12, "c"), (40, "a")):
+        h.add("playback.heartbeat", at=wednesday + timedelta(days=day), learner_id=learner,
+              content_id="c1", playback_position=1.0)
+    # ... and ends on a Friday (day 40 from a Wednesday).
+    con = catalog.open(Settings(warehouse={"dir": h.write(tmp_path).root}))
+    try:
+        tables = activity_tables(con, with_engagement_score(content_engagement_duckdb(con)))
+    finally:
+        con.close()
+    first = wednesday.date()
+    daily = {r["day"]: r for r in tables["daily_activity"].iter_rows(named=True)}
+    assert [d for d, r in daily.items() if r["wau_partial"]] == [
+        first + timedelta(days=i) for i in range(6)
+    ]
+    assert [d for d, r in daily.items() if r["mau_partial"]] == [
+        first + timedelta(days=i) for i in range(29)
+    ]
+    cells = {
+        (r["cohort_week"], r["week_offset"]): r["partial"]
+        for r in tables["retention_cohorts"].iter_rows(named=True)
+    }
+    week0, week1 = date(2025, 3, 3), date(2025, 3, 17)
+    last_week = date(2025, 4, 14)  # holds day 40 (Friday 2025-04-18)
+    assert cells[(week0, 0)] and cells[(week0, 1)]  # the cohort week began before the data
+    assert cells[(week1, 0)] is False  # c's cohort week and activity week are whole
+    assert cells[(week0, (last_week - week0).days // 7)]  # the last week is cut off
+
+
 def test_rasch_recovers_simulated_difficulties() -> None:
     rng = np.random.default_rng(5)
     theta, b = rng.normal(0, 1, 300), rng.normal(0, 1, 25)

@@ -183,16 +183,26 @@ DAILY_ACTIVITY = "WITH " + _ACTORS + """, active AS (
 SELECT d.day,
        CAST(sum(COALESCE(p.dau, 0)) OVER w AS BIGINT) AS dau,
        CAST(sum(COALESCE(p.wau, 0)) OVER w AS BIGINT) AS wau,
-       CAST(sum(COALESCE(p.mau, 0)) OVER w AS BIGINT) AS mau
+       CAST(sum(COALESCE(p.mau, 0)) OVER w AS BIGINT) AS mau,
+       -- The trailing 7/30-day window reaches back before the first exported day, so the
+       -- figure counts only part of its window (activity before the data is not seen).
+       d.day < CAST(b.first_day + 6 AS DATE) AS wau_partial,
+       d.day < CAST(b.first_day + 29 AS DATE) AS mau_partial
 FROM days d
+CROSS JOIN (SELECT min(day) AS first_day FROM active) AS b
 LEFT JOIN per_day p ON p.day = d.day
 WINDOW w AS (ORDER BY d.day ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ORDER BY d.day
 """
 
 #: Weekly retention: share of each first-activity-week cohort active N weeks later.
+#: ``partial``: the data covers only part of the cohort's week (it starts mid-week: learners
+#: active earlier that week are missing or fall in no cohort) or of the activity week (it
+#: ends mid-week: the count is still growing). Such cells are not comparable with full ones.
 RETENTION_COHORTS = "WITH " + _ACTORS + """, weeks AS (
     SELECT DISTINCT actor, CAST(date_trunc('week', day) AS DATE) AS week FROM actor_events
+), bounds AS (
+    SELECT min(day) AS first_day, max(day) AS last_day FROM actor_events
 ), firsts AS (
     SELECT actor, min(week) AS cohort_week FROM weeks GROUP BY actor
 ), sizes AS (
@@ -202,11 +212,13 @@ SELECT f.cohort_week,
        CAST(datediff('day', f.cohort_week, w.week) // 7 AS INTEGER) AS week_offset,
        s.cohort_size,
        count(*) AS active,
-       CAST(count(*) AS DOUBLE) / s.cohort_size AS retention
+       CAST(count(*) AS DOUBLE) / s.cohort_size AS retention,
+       f.cohort_week < b.first_day OR CAST(w.week + 6 AS DATE) > b.last_day AS partial
 FROM weeks w
 JOIN firsts f USING (actor)
 JOIN sizes s USING (cohort_week)
-GROUP BY f.cohort_week, week_offset, s.cohort_size
+CROSS JOIN bounds b
+GROUP BY f.cohort_week, week_offset, s.cohort_size, partial
 ORDER BY f.cohort_week, week_offset
 """
 
