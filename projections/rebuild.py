@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from learnstream.log import Checkpoint, Connection, frontier, read_batch
+from learnstream.log import Checkpoint, Connection, count_through, frontier, read_batch
 from projections.projection import Projection
 from projections.queries import (
     GET_CHECKPOINT,
@@ -49,6 +49,7 @@ class RebuildResult:
     generation: int
     bulk_upto: Checkpoint
     checkpoint: Checkpoint
+    bulk_events: int
     caught_up_events: int
     bulk_seconds: float
     total_seconds: float
@@ -98,12 +99,18 @@ def _rebuild(
         # stay off disk (this transaction only).
         conn.execute(sql.SQL("SET LOCAL work_mem = {}").format(sql.Literal(work_mem)))
         upto = frontier(conn, projection.families) or Checkpoint.START
+        bulk_events = 0
         if upto > Checkpoint.START:
             projection.rebuild(conn, store, upto)
+            # The checkpoint's events_applied counts what the read model holds, the bulk
+            # fill's events included (`learnstream status` showed 0 after a rebuild).
+            bulk_events = count_through(
+                conn, projection.families, projection.event_types, upto
+            )
         projection.create_indexes(conn, store)
     bulk_seconds = time.perf_counter() - started
 
-    done, applied = upto, 0
+    done, applied = upto, bulk_events
     while True:  # catch up without blocking the live projector
         with conn.transaction():
             batch = read_batch(
@@ -145,7 +152,8 @@ def _rebuild(
         generation,
         upto,
         done,
-        applied,
+        bulk_events,
+        applied - bulk_events,
         bulk_seconds,
         time.perf_counter() - started,
     )

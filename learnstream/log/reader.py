@@ -160,6 +160,32 @@ def pending_sql(families: Iterable[Topic]) -> sql.Composed:
     )
 
 
+def count_through_sql(families: Iterable[Topic]) -> sql.Composed:
+    """How many rows of ``%(types)s`` lie at or below a bound handed out by this module."""
+    return _over_log(
+        families,
+        "(SELECT count(*) AS n FROM {table} WHERE event_type = ANY(%(types)s) AND "
+        + AT_OR_BELOW_SQL + ")",
+        "SELECT coalesce(sum(n), 0)::bigint FROM ({}) AS u",
+    )
+
+
+def count_through(
+    conn: Connection, families: Iterable[Topic], event_types: Iterable[str], upto: Checkpoint
+) -> int:
+    """The number of events of ``event_types`` at or below ``upto`` (a batch end or the
+    :func:`frontier`): what a fold of the log up to there applies."""
+    wanted = _family_order(set(families))
+    if not wanted:
+        return 0
+    row = conn.execute(
+        count_through_sql(wanted),
+        {"types": sorted(frozenset(event_types)), "tx": str(upto.tx_id), "pos": upto.position},
+    ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def _params(after: Checkpoint, types: Iterable[str], limit: int = 0) -> dict[str, Any]:
     return {"tx": str(after.tx_id), "pos": after.position, "types": sorted(types), "limit": limit}
 

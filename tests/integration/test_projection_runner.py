@@ -322,3 +322,27 @@ def test_changing_a_projection_version_rebuilds_it(db_settings: Settings) -> Non
         old = conn.execute("SELECT to_regclass('projection_store.sessions__g1')").fetchone()
     assert row == (2, 2) and count is not None and count[0] > 0
     assert old == (None,)  # the previous generation is gone
+
+
+def test_status_counts_the_events_a_rebuild_folded(db_settings: Settings) -> None:
+    history = random_history(5, 120)
+    append(db_settings, history)
+    wait_readable(db_settings)
+    projection = SessionProjection()
+    wanted = sum(1 for e in history if e.event_type in projection.event_types)
+    with connect(db_settings) as conn:
+        result = rebuild(conn, projection)
+        (status,) = projection_status(conn, [projection])
+    assert wanted > 0
+    assert result.bulk_events + result.caught_up_events == wanted
+    assert status.events_applied == wanted
+    # Then incremental events add to it.
+    more = random_history(99, 30)
+    append(db_settings, more)
+    wait_readable(db_settings)
+    project_until_caught_up(db_settings, [projection])
+    with connect(db_settings) as conn:
+        (status,) = projection_status(conn, [projection])
+    assert status.events_applied == wanted + sum(
+        1 for e in more if e.event_type in projection.event_types
+    )

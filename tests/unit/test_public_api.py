@@ -95,6 +95,8 @@ PINNED: dict[str, list[str]] = {
         "LogEvent",
         "READABLE_SQL",
         "after_below_horizon_sql",
+        "count_through",
+        "count_through_sql",
         "earliest_identifications_sql",
         "envelope_of",
         "frontier",
