@@ -1,6 +1,6 @@
 # One image for every Learnstream service (ingest, projector, API, migrations); compose.yaml
 # picks the command. Kafka and PostgreSQL come from their own images there.
-FROM python:3.11-slim
+FROM python:3.11.14-slim-bookworm
 WORKDIR /srv/learnstream
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 COPY pyproject.toml README.md ./

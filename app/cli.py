@@ -62,12 +62,27 @@ def demo(
 
 
 @app.command()
-def health(kafka: bool = typer.Option(True, help="Also check the Kafka broker.")) -> None:
-    """Exit 0 when PostgreSQL (and Kafka) answer, 1 otherwise; for health checks."""
+def health(
+    kafka: bool = typer.Option(True, help="Also check the Kafka broker."),
+    ingest: bool = typer.Option(
+        False, "--ingest", help="Also check that ingest makes progress while messages wait."
+    ),
+    projections: bool = typer.Option(
+        False, "--projections", help="Also check that no projection failed or falls behind."
+    ),
+    max_stall: float = typer.Option(
+        120.0, min=0, help="--ingest: seconds without an append while messages wait."
+    ),
+    max_lag: float = typer.Option(
+        300.0, min=0, help="--projections: age limit of the oldest unapplied log row."
+    ),
+) -> None:
+    """Exit 0 when PostgreSQL (and Kafka) answer and the checked services make progress,
+    1 otherwise; for health checks."""
     from rich.console import Console
 
-    from app.health import check_database, check_kafka
-    from learnstream.errors import TransientError
+    from app.health import check_database, check_ingest, check_kafka, check_projections
+    from learnstream.errors import TransientError, Unhealthy
     from learnstream.settings import load_settings
 
     settings = load_settings()
@@ -76,7 +91,12 @@ def health(kafka: bool = typer.Option(True, help="Also check the Kafka broker.")
         console.print(f"postgres {check_database(settings)}: ok")
         if kafka:
             console.print(f"kafka ({check_kafka(settings)} topics): ok")
-    except TransientError as exc:
+        if ingest:
+            console.print(f"ingest: {check_ingest(settings, max_stall)}")
+        if projections:
+            projected = check_projections(settings, running_projections(), max_lag)
+            console.print(f"projections: {projected}")
+    except (TransientError, Unhealthy) as exc:
         console.print(f"[red]unhealthy:[/] {exc}")
         raise typer.Exit(1) from exc
 

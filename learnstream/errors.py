@@ -11,6 +11,7 @@ Split by what the caller must do, never by message text::
     │   ├── BrokerUnavailable
     │   └── IngestInterrupted      ingest: shutdown while retrying; the batch stays uncommitted
     ├── ConfigurationError         settings are inconsistent or incomplete
+    ├── Unhealthy                  a service runs but makes no progress (health checks fail)
     ├── ConsumerFailed             ingest: unexpected failure; consumer stopped, batch uncommitted
     ├── ProjectionError            projections
     │   └── UnknownProjection      no projection of that name runs
@@ -86,3 +87,8 @@ class BrokerUnavailable(TransientError):
 
 class ConfigurationError(LearnstreamError):
     """Settings are inconsistent or incomplete."""
+
+
+class Unhealthy(LearnstreamError):
+    """A service is up but makes no progress: messages wait while ingest appends nothing,
+    or a projection failed or falls behind. Restart it; the message says what is stuck."""

@@ -32,7 +32,7 @@ from psycopg import sql
 from psycopg.types.json import set_json_loads
 
 from learnstream.contracts import Topic
-from learnstream.log.tables import LOG_TABLES
+from learnstream.log.tables import DEAD_LETTERS, LOG_TABLES
 
 Connection = psycopg.Connection[Any]
 
@@ -157,6 +157,25 @@ def pending_sql(families: Iterable[Topic]) -> sql.Composed:
         "(SELECT count(*) AS n, min(received_at) AS oldest FROM {table} WHERE {after})",
         "SELECT coalesce(sum(n), 0)::bigint, min(oldest) FROM ({}) AS u",
         after=_AFTER,
+    )
+
+
+def newest_append_sql() -> sql.Composed:
+    """When the newest row of the log (any family, dead letters included) was received: the
+    last batch ingest committed. Index-only per table (``(tx_id, position)``, ``id``)."""
+    branches = [
+        sql.SQL("(SELECT received_at FROM {} ORDER BY tx_id DESC, position DESC LIMIT 1)").format(
+            sql.Identifier("log", LOG_TABLES[topic])
+        )
+        for topic in _family_order(LOG_TABLES)
+    ]
+    branches.append(
+        sql.SQL("(SELECT received_at FROM {} ORDER BY id DESC LIMIT 1)").format(
+            sql.Identifier("log", DEAD_LETTERS)
+        )
+    )
+    return sql.SQL("SELECT max(received_at) FROM ({}) AS u").format(
+        sql.SQL(" UNION ALL ").join(branches)
     )
 
 

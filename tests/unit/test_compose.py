@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,6 +14,7 @@ import yaml
 from learnstream.settings import Settings, setting_variables
 
 COMPOSE = Path(__file__).resolve().parents[2] / "compose.yaml"
+DOCKERFILE = COMPOSE.parent / "Dockerfile"
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +33,33 @@ def test_declares_the_stack_and_the_services(compose: dict[str, Any]) -> None:
 def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
     for name in ("kafka", "postgres", "ingest", "projector", "api"):
         assert "healthcheck" in compose["services"][name], name
+
+
+def test_images_are_pinned_to_a_release(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        image = service["image"]
+        if service.get("build"):
+            continue  # built from this checkout's Dockerfile
+        tag = image.partition(":")[2]
+        assert tag and tag != "latest", f"{name}: {image} floats"
+        release = re.fullmatch(r"\d+\.\d+(\.\d+)?(-[a-z0-9]+)?", tag)
+        assert release, f"{name}: {image} is not a release"
+    base = re.search(r"^FROM (\S+)", DOCKERFILE.read_text(), re.MULTILINE)
+    assert base is not None
+    assert re.fullmatch(r"python:3\.\d+\.\d+-slim-[a-z]+", base.group(1)), base.group(1)
+
+
+def test_kafka_keeps_its_data_on_the_volume(compose: dict[str, Any]) -> None:
+    kafka = compose["services"]["kafka"]
+    mounted = {v.split(":", 1)[1] for v in kafka["volumes"]}
+    assert kafka["environment"]["KAFKA_LOG_DIRS"] in mounted
+
+
+def test_service_health_checks_test_progress_not_just_connections(
+    compose: dict[str, Any],
+) -> None:
+    assert "--ingest" in compose["services"]["ingest"]["healthcheck"]["test"]
+    assert "--projections" in compose["services"]["projector"]["healthcheck"]["test"]
 
 
 def test_kafka_runs_kraft_without_zookeeper(compose: dict[str, Any]) -> None:

@@ -101,6 +101,7 @@ PINNED: dict[str, list[str]] = {
         "envelope_of",
         "frontier",
         "frontier_sql",
+        "newest_append_sql",
         "identity_order",
         "is_earlier",
         "pending",
