@@ -3,7 +3,7 @@
 FROM python:3.11.14-slim-bookworm
 WORKDIR /srv/learnstream
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY learnstream ./learnstream
 COPY ingest ./ingest
 COPY projections ./projections
@@ -14,6 +14,6 @@ COPY devstack ./devstack
 COPY app ./app
 COPY testing ./testing
 COPY migrations ./migrations
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c requirements.lock .
 USER nobody
 ENTRYPOINT ["learnstream"]

@@ -27,9 +27,11 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=.venv/.learnstream-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "bootstrap: installing learnstream and its dependencies into .venv"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.lock -nt "$stamp" ]; then
+  echo "bootstrap: installing learnstream and its locked dependencies into .venv"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # The lock (scripts/lock.sh) pins every distribution: a fresh clone installs what the
+  # tests last passed with, not whatever is newest on the day.
+  .venv/bin/python -m pip install -q -c requirements.lock -e '.[dev]'
   touch "$stamp"
 fi
