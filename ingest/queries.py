@@ -41,3 +41,56 @@ SELECT * FROM unnest(
     %s::text[], %s::integer[], %s::bigint[])
 ON CONFLICT DO NOTHING
 """
+
+
+# --- Dead letters: listing and replay (operator commands, run as the login user) ----------
+
+#: The dead letter's latest replay, if any (a lateral join on the (dead_letter_id, id) index).
+_LATEST_REPLAY = """
+LEFT JOIN LATERAL (
+    SELECT outcome, reason AS replay_reason, replayed_at FROM log.dead_letter_replays r
+    WHERE r.dead_letter_id = d.id ORDER BY r.id DESC LIMIT 1
+) AS latest ON true
+"""
+
+#: Filters shared by list and replay; a NULL parameter leaves its filter off. ``status``:
+#: ``pending`` (never appended: not replayed, or still rejected), or an outcome.
+_DEAD_LETTER_FILTER = """
+WHERE (%(reason)s::text IS NULL OR d.reason = %(reason)s OR latest.replay_reason = %(reason)s)
+  AND (%(topic)s::text IS NULL OR d.kafka_topic = %(topic)s)
+  AND (%(since)s::timestamptz IS NULL OR d.received_at >= %(since)s)
+  AND (%(until)s::timestamptz IS NULL OR d.received_at < %(until)s)
+  AND (%(status)s::text IS NULL
+       OR (%(status)s = 'pending' AND COALESCE(latest.outcome, 'rejected') = 'rejected')
+       OR latest.outcome = %(status)s)
+"""
+
+#: Dead letters, newest first, with their latest replay.
+LIST_DEAD_LETTERS = (
+    "SELECT d.id, d.received_at, d.reason, d.detail, d.event_type, d.kafka_topic, "
+    "d.raw_size, latest.outcome, latest.replay_reason, latest.replayed_at "
+    "FROM log.dead_letters d" + _LATEST_REPLAY + _DEAD_LETTER_FILTER
+    + "ORDER BY d.id DESC LIMIT %(limit)s"
+)
+
+#: One dead letter, whole.
+SHOW_DEAD_LETTER = (
+    "SELECT d.id, d.received_at, d.reason, d.detail, d.event_id, d.event_type, d.kafka_topic, "
+    "d.kafka_partition, d.kafka_offset, d.kafka_key, d.raw, latest.outcome, "
+    "latest.replay_reason, latest.replayed_at FROM log.dead_letters d" + _LATEST_REPLAY
+    + "WHERE d.id = %(id)s"
+)
+
+#: The dead letters a replay tries: matching, never appended, oldest first, after ``after``.
+REPLAY_CANDIDATES = (
+    "SELECT d.id, d.raw, d.kafka_topic, d.kafka_partition, d.kafka_offset "
+    "FROM log.dead_letters d" + _LATEST_REPLAY + _DEAD_LETTER_FILTER
+    + "AND d.id > %(after)s AND COALESCE(latest.outcome, 'rejected') = 'rejected' "
+    "ORDER BY d.id LIMIT %(limit)s"
+)
+
+#: One replay attempt's outcome (in the transaction that appended the event, if it did).
+RECORD_REPLAY = """
+INSERT INTO log.dead_letter_replays (dead_letter_id, outcome, reason, detail, event_id)
+VALUES (%(id)s, %(outcome)s, %(reason)s, %(detail)s, %(event_id)s)
+"""

@@ -32,11 +32,12 @@ from learnstream.log.reader import (
     read_batch,
     read_through,
 )
-from learnstream.log.tables import DEAD_LETTERS, LOG_TABLES
+from learnstream.log.tables import DEAD_LETTER_REPLAYS, DEAD_LETTERS, LOG_TABLES
 
 __all__ = [
     "AT_OR_BELOW_SQL",
     "DEAD_LETTERS",
+    "DEAD_LETTER_REPLAYS",
     "HORIZON_SQL",
     "IDENTIFIED",
     "LOG_TABLES",

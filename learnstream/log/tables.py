@@ -16,3 +16,6 @@ LOG_TABLES: dict[Topic, str] = {
 
 #: The table of refused messages, with their reasons and raw bytes.
 DEAD_LETTERS = "dead_letters"
+
+#: What became of a dead letter each time it was replayed (migration 0007).
+DEAD_LETTER_REPLAYS = "dead_letter_replays"
