@@ -155,12 +155,19 @@ def test_jobs_write_back_what_the_recommender_reads(simulated: Settings) -> None
             "SELECT count(*), count(quality_score), count(difficulty_score) "
             "FROM warehouse.content_metrics"
         ).fetchone()
+        items = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE is_content) FROM warehouse.item_metrics"
+        ).fetchone()
         engagement_rows = conn.execute(
             "SELECT count(*) FROM warehouse.content_engagement"
         ).fetchone()
         runs = conn.execute("SELECT job, through_position FROM warehouse.job_runs").fetchall()
-    assert metrics is not None and metrics[1] == first.tables["content_engagement"]
-    assert metrics[2] == difficulty.tables["content_difficulty"]
+    # One row per catalog content, each with its engagement; difficulty figures only where
+    # an assessment is about that content. Every calibrated item is in item_metrics.
+    assert metrics is not None and items is not None
+    assert metrics[0] == metrics[1] == first.tables["content_engagement"]
+    assert items[0] == difficulty.tables["content_difficulty"]
+    assert metrics[2] == items[1]
     assert engagement_rows == (first.tables["content_engagement"],)
     assert [r[0] for r in runs] == ["engagement", "engagement", "difficulty"]
     assert all(r[1] is not None for r in runs)
@@ -251,3 +258,30 @@ def test_read_models_are_snapshotted_and_replace_derived_views(
     finally:
         con.close()
     assert rows == [("l1", '["podcast"]', 1.25), ("l2", None, None)]
+
+
+def test_content_metrics_joins_a_content_with_its_own_assessments_only(
+    db_settings: Settings,
+) -> None:
+    with connect(db_settings) as conn:
+        conn.execute(
+            "INSERT INTO warehouse.content_engagement (content_id, starts, completions, skips,"
+            " replays, plays, listeners, likers, time_spent_seconds, engagement_score) VALUES"
+            " ('lesson-audio', 10, 8, 1, 0, 10, 9, 2, 600, 0.7),"
+            " ('story', 5, 2, 2, 0, 5, 5, 0, 100, 0.4)"
+        )
+        conn.execute(
+            "INSERT INTO warehouse.content_difficulty (content_id, calibrated_difficulty,"
+            " difficulty_score, outcomes, success_rate, ability_source) VALUES"
+            " ('lesson-audio', 0.5, 0.62, 40, 0.55, 'rasch'),"
+            " ('quiz-7', -0.3, 0.43, 25, 0.7, 'rasch')"
+        )
+        content = conn.execute(
+            "SELECT content_id, quality_score, difficulty_score FROM warehouse.content_metrics"
+            " ORDER BY 1"
+        ).fetchall()
+        items = conn.execute(
+            "SELECT item_id, is_content FROM warehouse.item_metrics ORDER BY 1"
+        ).fetchall()
+    assert content == [("lesson-audio", 0.7, 0.62), ("story", 0.4, None)]
+    assert items == [("lesson-audio", True), ("quiz-7", False)]
