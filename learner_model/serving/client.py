@@ -78,31 +78,43 @@ class LearnerStateClient:
         self.close()
 
     def get(self, learner_id: str) -> LearnerStateResponse:
-        return self.get_many([learner_id])[learner_id]
+        return self.get_many([learner_id])[0]
 
-    def get_many(self, learner_ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
-        """States by learner id (every requested id is present; unknown ones cold-start)."""
-        ids = list(dict.fromkeys(learner_ids))[:MAX_BATCH]
+    def get_many(self, learner_ids: Sequence[str]) -> list[LearnerStateResponse]:
+        """One state per requested id, in request order (a repeated id gets its state
+        again; unknown ids cold-start). Each distinct id is read once, at most
+        :data:`MAX_BATCH` distinct ids per call (``ValueError`` beyond)."""
+        ids = distinct_ids(learner_ids)
         try:
             with self._pool.connection() as conn:
                 rows = conn.execute(READ_STATES, (ids,)).fetchall()
-                out = {r[0]: response_from_row(r) for r in rows}
-                missing = [i for i in ids if i not in out]
+                found = {r[0]: response_from_row(r) for r in rows}
+                missing = [i for i in ids if i not in found]
                 if missing:
                     params = self._params(conn)
                     cp = conn.execute(READ_CHECKPOINT).fetchone()
                     as_of = None if cp is None else int(cp[0])
                     for i in missing:
-                        out[i] = prior_response(i, params, as_of)
+                        found[i] = prior_response(i, params, as_of)
         except psycopg.OperationalError as exc:
             raise StateUnavailable(str(exc)) from exc
-        return out
+        return [found[i] for i in learner_ids]
 
     def _params(self, conn: psycopg.Connection[Any]) -> ModelParams:
         now = time.monotonic()
         if self._prior is None or now - self._prior[0] > PRIOR_TTL_SECONDS:
             self._prior = (now, load_current_params(conn))
         return self._prior[1]
+
+
+def distinct_ids(learner_ids: Sequence[str]) -> list[str]:
+    """The ids to query: each once, at most :data:`MAX_BATCH` of them (shared by the sync
+    and async clients)."""
+    ids = list(dict.fromkeys(learner_ids))
+    if len(ids) > MAX_BATCH:
+        # Truncating would leave requested ids without a state; the caller must split.
+        raise ValueError(f"{len(ids)} distinct learner ids; at most {MAX_BATCH} per call")
+    return ids
 
 
 def prior_response(learner_id: str, params: ModelParams, as_of: int | None) -> LearnerStateResponse:

@@ -55,13 +55,14 @@ def create_app(settings: Settings) -> FastAPI:
         return Response(content=state.model_dump_json(), media_type=JSON)
 
     @app.post("/v1/learners/states", response_model=BatchResponse,
-              summary="Many learners' states (order of the request)")
+              summary="Many learners' states: one per requested id, in request order "
+              "(a repeated id is answered again)")
     async def get_states(body: BatchRequest) -> Response:
         try:
-            found = await holder["client"].get_many(body.learner_ids)
+            states = await holder["client"].get_many(body.learner_ids)
         except StateUnavailable as exc:
             raise HTTPException(503, "learner state store unavailable") from exc
-        batch = BatchResponse(states=[found[i] for i in dict.fromkeys(body.learner_ids)])
+        batch = BatchResponse(states=states)
         return Response(content=batch.model_dump_json(), media_type=JSON)
 
     # Async: liveness needs no thread-pool hop.

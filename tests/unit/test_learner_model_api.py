@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 import learner_model.serving.service as service
 from learner_model.errors import StateUnavailable
 from learner_model.serving.async_client import AsyncLearnerStateClient
-from learner_model.serving.client import LearnerStateResponse
+from learner_model.serving.client import MAX_BATCH, LearnerStateResponse, distinct_ids
 from learnstream.settings import Settings
 
 
@@ -42,12 +42,12 @@ class _FakeClient:
         type(self).closed += 1
 
     async def get(self, learner_id: str) -> LearnerStateResponse:
-        return (await self.get_many([learner_id]))[learner_id]
+        return (await self.get_many([learner_id]))[0]
 
-    async def get_many(self, ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
+    async def get_many(self, ids: Sequence[str]) -> list[LearnerStateResponse]:
         if self.down:
             raise StateUnavailable("connection refused")
-        return {i: _state(i, cold=i.startswith("new")) for i in ids}
+        return [_state(i, cold=i.startswith("new")) for i in ids]
 
 
 @pytest.fixture
@@ -65,13 +65,21 @@ def test_single_read_is_the_model_as_json(http: TestClient) -> None:
     assert LearnerStateResponse.model_validate(r.json()) == _state("l1")
 
 
-def test_batch_keeps_request_order_and_drops_duplicates(http: TestClient) -> None:
+def test_batch_answers_every_requested_id_in_request_order(http: TestClient) -> None:
+    # Issue 14 item 2: a repeated id is answered again at its place (it used to be dropped).
     with http:
         r = http.post("/v1/learners/states", json={"learner_ids": ["b", "new-a", "b"]})
     assert r.status_code == 200
     states = [LearnerStateResponse.model_validate(s) for s in r.json()["states"]]
-    assert [s.learner_id for s in states] == ["b", "new-a"]
-    assert states[1].cold_start and not states[0].cold_start
+    assert [s.learner_id for s in states] == ["b", "new-a", "b"]
+    assert states[1].cold_start and not states[0].cold_start and states[2] == states[0]
+
+
+def test_clients_query_each_distinct_id_once_and_refuse_oversized_batches() -> None:
+    assert distinct_ids(["a", "nobody", "a"]) == ["a", "nobody"]
+    assert len(distinct_ids(["x"] * (MAX_BATCH + 5))) == 1  # repeats cost nothing
+    with pytest.raises(ValueError, match="at most"):
+        distinct_ids([str(i) for i in range(MAX_BATCH + 1)])
 
 
 def test_empty_batch_is_rejected(http: TestClient) -> None:
