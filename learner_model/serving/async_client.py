@@ -73,8 +73,9 @@ class AsyncLearnerStateClient:
     async def get_many(self, learner_ids: Sequence[str]) -> list[LearnerStateResponse]:
         """One state per requested id, in request order (a repeated id gets its state
         again; unknown ids cold-start). Each distinct id is read once, at most
-        :data:`~learner_model.serving.client.MAX_BATCH` distinct ids per call
-        (``ValueError`` beyond)."""
+        :data:`~learner_model.serving.client.MAX_BATCH` distinct ids per call; ``ValueError``
+        beyond, or for an id that breaks the
+        :data:`~learner_model.serving.client.LearnerId` rule."""
         ids = distinct_ids(learner_ids)
         try:
             async with self._pool.connection() as conn:

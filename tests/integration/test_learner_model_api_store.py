@@ -97,3 +97,26 @@ def test_http_serves_the_same_states(served: Settings) -> None:
     assert LearnerStateResponse.model_validate(one.json()) == a1
     assert [LearnerStateResponse.model_validate(s) for s in batch.json()["states"]] == [
         a1, nobody, a1]
+
+
+def test_invalid_ids_never_reach_the_store(served: Settings) -> None:
+    # Issue 14 item 12: a NUL id made PostgreSQL raise DataError (HTTP 500); a 5,000-character
+    # id read as an unknown learner (200).
+    nul, long_id = "\x00bad", "x" * 5000
+    with TestClient(create_app(served)) as http:
+        assert http.get("/v1/learners/%00bad/state").status_code == 422
+        assert http.get(f"/v1/learners/{long_id}/state").status_code == 422
+        batch = http.post("/v1/learners/states", json={"learner_ids": ["a1", nul]})
+        assert batch.status_code == 422
+        assert http.get("/v1/learners/a1/state").status_code == 200  # the pool is still fine
+    with LearnerStateClient(served) as sync:
+        for bad in (nul, long_id):
+            with pytest.raises(ValueError, match="learner id"):
+                sync.get(bad)
+
+    async def read_async() -> None:
+        async with AsyncLearnerStateClient(served) as client:
+            await client.get(nul)
+
+    with pytest.raises(ValueError, match="learner id"):
+        asyncio.run(read_async())
