@@ -1,11 +1,23 @@
 """The ``learnstream`` command: the composition root. Each stage registers its own commands
 here and receives what it needs from outside its stage (the development stack, the Kafka
 sink, the running projections) as arguments, so no stage imports another stage's later
-neighbour or the app. Heavy imports happen inside the commands so ``--help`` stays fast."""
+neighbour or the app. Heavy imports happen inside the commands so ``--help`` stays fast.
+
+Errors end here, in one place (:class:`RootGroup`), for every verb: the verbs raise (a
+usage error of the command line, or a kind of :mod:`learnstream.errors`) and the root
+prints one line on stderr saying what is wrong and what to do, and exits 2 for a usage
+error, 1 for anything else (the database or Kafka unreachable, the stack not starting, ...).
+``--debug`` adds the traceback."""
 
 from __future__ import annotations
 
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 import ingest.cli
 import learner_model.cli
@@ -14,13 +26,165 @@ import simulator.cli
 import warehouse.cli
 from app.wiring import kafka_sink, running_projections, start_services
 from devstack.cli import app as stack_app
+from devstack.errors import StackError
+from learner_model.errors import DatasetFormatError, StateUnavailable
+from learnstream.errors import (
+    BrokerUnavailable,
+    ConfigurationError,
+    DatabaseUnavailable,
+    LearnstreamError,
+    Unhealthy,
+)
+from projections.errors import UnknownProjection
+from warehouse.errors import TransportUnavailable, UnknownJob, WarehouseEmpty
+
+#: Exit status of a command called wrongly (typer's and click's own convention).
+USAGE_ERROR = 2
+#: Exit status of a command that could not do its work (the environment, the data).
+FAILED = 1
+
+_DATABASE = ("start PostgreSQL (`learnstream stack up` starts the local one) or point "
+             "LEARNSTREAM_DATABASE_URL at a running server")
+_KAFKA = ("start Kafka (`learnstream stack up` starts the local one) or point "
+          "LEARNSTREAM_KAFKA_BOOTSTRAP at a running broker")
+_DEBUG = "rerun with --debug for the traceback"
+
+#: Per kind of error in the one tree (:mod:`learnstream.errors`), most specific first: the
+#: exit status, what the error is called for the user and what to do about it (left out
+#: where the error's own message says it already).
+ADVICE: tuple[tuple[type[LearnstreamError], int, str, str], ...] = (
+    (UnknownProjection, USAGE_ERROR, "", "`learnstream projections list` shows the names"),
+    (UnknownJob, USAGE_ERROR, "", "`learnstream jobs run --help` lists the jobs"),
+    (DatabaseUnavailable, FAILED, "PostgreSQL is unreachable", _DATABASE),
+    (StateUnavailable, FAILED, "the learner state store is unreachable", _DATABASE),
+    (BrokerUnavailable, FAILED, "Kafka is unreachable", _KAFKA),
+    (StackError, FAILED, "the local stack failed",
+     "`learnstream stack status` shows what runs and where the logs are"),
+    (ConfigurationError, FAILED, "the settings are invalid",
+     "fix the LEARNSTREAM_* variables (docs/operations.md lists them)"),
+    (Unhealthy, FAILED, "unhealthy", ""),
+    (WarehouseEmpty, FAILED, "", "run `learnstream export` first"),
+    (TransportUnavailable, FAILED, "", "choose another --transport or install its package"),
+    (DatasetFormatError, FAILED, "the dataset file is not in the expected format",
+     "it needs tab-separated columns user_id item_id timestamp correct skill_id"),
+    (LearnstreamError, FAILED, "", _DEBUG),
+)
+
+#: Longest message printed whole on its one line; longer ones (a server log's tail) are cut
+#: to their first line, and --debug shows them whole.
+_LONGEST = 400
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: its lines joined, or only the first if that gets too long."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    joined = " ".join(lines)
+    if len(joined) <= _LONGEST:
+        return joined
+    return f"{lines[0][:_LONGEST]} [{len(lines) - 1} more lines: --debug shows them]"
+
+
+def explain_failure(error: BaseException, command: str = "learnstream") -> tuple[int, str]:
+    """The exit status and the one line to print for an error that ended ``command`` (the
+    command path, for a usage error's pointer to its help)."""
+    if isinstance(error, typer.TyperException):  # the command line's own (usage) errors
+        ctx = getattr(error, "ctx", None)
+        where = ctx.command_path if ctx is not None else command
+        message = one_line(error.format_message()).rstrip(".")
+        return error.exit_code, f"{message}; see `{where} --help`"
+    if isinstance(error, typer.Abort):
+        return FAILED, "aborted"
+    what = one_line(str(error)).rstrip(".")
+    if isinstance(error, LearnstreamError):
+        for kind, status, name, todo in ADVICE:
+            if isinstance(error, kind):
+                what = what or type(error).__name__
+                advice = "" if todo in what else f"; {todo}"
+                return status, f"{f'{name}: ' if name else ''}{what}{advice}"
+    if isinstance(error, OSError):  # a path that is missing or not writable, a port taken
+        return FAILED, f"{what}; check the file or address it names"
+    return FAILED, (f"unexpected {type(error).__name__}{f': {what}' if what else ''}; "
+                    f"{_DEBUG} (this is a bug: please report it)")
+
+
+def _command_path(group: typer.core.TyperGroup, args: Sequence[str]) -> str:
+    # Some parser errors carry no context; the verb is found from the words instead.
+    path, command = ["learnstream"], group
+    for word in args:
+        sub = getattr(command, "commands", {}).get(word)
+        if word.startswith("-") and sub is None:
+            continue
+        if sub is None:
+            break
+        path.append(word)
+        command = sub
+    return " ".join(path)
+
+
+def _is_help(error: BaseException) -> bool:
+    # A bare group (``learnstream``, ``learnstream jobs``) "fails" with its help, which
+    # typer has printed already (with rich) or carries as the message: help, not an error.
+    return type(error).__name__ == "NoArgsIsHelpError"
+
+
+class RootGroup(TyperGroup):
+    """The root command: runs the verb, then turns whatever ended it into an exit status
+    and at most one line on stderr (plus the traceback with ``--debug``)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        options = extra.setdefault("obj", {})
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
+            status = result if isinstance(result, int) else 0
+        except SystemExit as exc:
+            status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        except Exception as exc:
+            words = sys.argv[1:] if args is None else args
+            status, message = explain_failure(exc, _command_path(self, words))
+            if _is_help(exc):
+                if str(exc):
+                    typer.echo(exc, err=True)
+            else:
+                debug = isinstance(options, dict) and options.get("debug", False)
+                if debug and not isinstance(exc, typer.TyperException):
+                    traceback.print_exception(exc, file=sys.stderr)
+                typer.echo(f"error: {message}", err=True)
+        if standalone_mode:
+            sys.exit(status)
+        return status
+
 
 app = typer.Typer(
     name="learnstream",
     help="Event-sourced analytics and learner modeling for learning apps.",
     no_args_is_help=True,
+    cls=RootGroup,
     pretty_exceptions_show_locals=False,
 )
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    debug: bool = typer.Option(
+        False, "--debug", help="On an error, print the traceback too (before the one-line "
+        "message)."
+    ),
+) -> None:
+    """Event-sourced analytics and learner modeling for learning apps."""
+    if isinstance(ctx.obj, dict):
+        ctx.obj["debug"] = debug
+
+
 app.add_typer(stack_app, name="stack", help="Start, stop and inspect the local Kafka + PostgreSQL.")
 contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
@@ -82,23 +246,19 @@ def health(
     from rich.console import Console
 
     from app.health import check_database, check_ingest, check_kafka, check_projections
-    from learnstream.errors import TransientError, Unhealthy
     from learnstream.settings import load_settings
 
     settings = load_settings()
     console = Console()
-    try:
-        console.print(f"postgres {check_database(settings)}: ok")
-        if kafka:
-            console.print(f"kafka ({check_kafka(settings)} topics): ok")
-        if ingest:
-            console.print(f"ingest: {check_ingest(settings, max_stall)}")
-        if projections:
-            projected = check_projections(settings, running_projections(), max_lag)
-            console.print(f"projections: {projected}")
-    except (TransientError, Unhealthy) as exc:
-        console.print(f"[red]unhealthy:[/] {exc}")
-        raise typer.Exit(1) from exc
+    # Unhealthy and unreachable servers end at the root like every error: one line, exit 1.
+    console.print(f"postgres {check_database(settings)}: ok")
+    if kafka:
+        console.print(f"kafka ({check_kafka(settings)} topics): ok")
+    if ingest:
+        console.print(f"ingest: {check_ingest(settings, max_stall)}")
+    if projections:
+        projected = check_projections(settings, running_projections(), max_lag)
+        console.print(f"projections: {projected}")
 
 
 @contracts_app.command("export")
@@ -127,4 +287,5 @@ warehouse.cli.register(app)
 
 
 def main() -> None:
+    """The console script: run the command line and exit with its status."""
     app()

@@ -28,11 +28,17 @@ def check_database(settings: Settings) -> str:
 
 def check_kafka(settings: Settings, timeout_s: float = 5.0) -> int:
     """How many topics the broker reports, or :class:`BrokerUnavailable`."""
+    timeout_ms = int(timeout_s * 1000)
+    # kafka-python 3 waits bootstrap_timeout_ms (30 s by default) for the first connection,
+    # apart from request_timeout_ms; a health check must give up within its own timeout.
+    bootstrap = ({"bootstrap_timeout_ms": timeout_ms}
+                 if "bootstrap_timeout_ms" in KafkaAdminClient.DEFAULT_CONFIG else {})
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=settings.resolved_kafka_bootstrap,
-            request_timeout_ms=int(timeout_s * 1000),
+            request_timeout_ms=timeout_ms,
             client_id="learnstream-health",
+            **bootstrap,
         )
     except KafkaError as exc:
         raise BrokerUnavailable(str(exc)) from exc

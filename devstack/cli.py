@@ -1,15 +1,15 @@
-"""`learnstream stack up|down|status|reset`: the local stack from the command line."""
+"""`learnstream stack up|down|status|reset`: the local stack from the command line. A
+:class:`~devstack.errors.StackError` ends the command through the root ``learnstream``
+command, which prints it on one line (exit 1)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from devstack.errors import StackError
 from devstack.stack import ensure_stack, stack_down, stack_reset, stack_status
 from devstack.status import ComponentState, StackStatus
 from learnstream.settings import load_settings
@@ -43,20 +43,12 @@ def status_table(status: StackStatus) -> Table:
     return table
 
 
-def _run(action: Callable[[], StackStatus]) -> StackStatus:
-    try:
-        return action()
-    except StackError as error:
-        console.print(f"[red]{type(error).__name__}:[/red] {error}", markup=True)
-        raise typer.Exit(code=1) from error
-
-
 @app.command()
 def up() -> None:
     """Start Kafka and PostgreSQL unless they already run (or are external)."""
     settings = load_settings()
     started = time.monotonic()
-    status = _run(lambda: ensure_stack(settings, console=console))
+    status = ensure_stack(settings, console=console)
     console.print(status_table(status))
     console.print(f"Stack ready in {time.monotonic() - started:.1f} s")
 
@@ -65,7 +57,7 @@ def up() -> None:
 def down() -> None:
     """Stop what `up` started; external servers are left alone."""
     settings = load_settings()
-    console.print(status_table(_run(lambda: stack_down(settings))))
+    console.print(status_table(stack_down(settings)))
 
 
 @app.command()
@@ -82,8 +74,6 @@ def status() -> None:
 def reset() -> None:
     """Stop, then delete local data and logs (downloaded Kafka jars are kept)."""
     settings = load_settings()
-    console.print(status_table(_run(lambda: stack_reset(settings))))
+    console.print(status_table(stack_reset(settings)))
 
 
-if __name__ == "__main__":
-    app()

@@ -160,21 +160,17 @@ def ingest(*, until_idle: float | None, partitions: int, start_services: StartSe
     import anyio
     from rich.console import Console
 
-    from ingest.errors import ConsumerFailed
     from ingest.logs import configure_logging
     from ingest.report import summary_table
     from ingest.runner import run_ingest
     from ingest.topics import ensure_topics
     from learnstream.settings import load_settings
 
-    console = Console(stderr=True)
     settings = load_settings()
     configure_logging()
     start_services(settings)
     ensure_topics(settings, partitions=partitions)
-    try:
-        summary = anyio.run(lambda: run_ingest(settings, until_idle=until_idle))
-    except ConsumerFailed as exc:
-        console.print(f"[red]ingest failed:[/] {exc}")
-        raise typer.Exit(1) from exc
+    # A ConsumerFailed (or any error) ends the command through the root command's one
+    # error line (exit 1); the consumer has logged the details.
+    summary = anyio.run(lambda: run_ingest(settings, until_idle=until_idle))
     Console().print(summary_table(summary))

@@ -38,9 +38,11 @@ def fit(
 
 @model_app.command("evaluate")
 def evaluate(
-    kt_file: Path | None = typer.Option(None, help="A KT file (user_id item_id timestamp "
+    kt_file: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                        help="A KT file (user_id item_id timestamp "
                                         "correct skill_id): learners are split 80/20."),
-    kt_test: Path | None = typer.Option(None, help="Separate test file for --kt-file."),
+    kt_test: Path | None = typer.Option(None, exists=True, dir_okay=False,
+                                        help="Separate test file for --kt-file."),
     out: Path = typer.Option(Path("bench/results"), help="Where to write results."),
     quick: bool = typer.Option(False, help="No hyper-parameter search."),
 ) -> None:

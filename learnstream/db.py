@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
+import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
 
@@ -50,13 +53,26 @@ def alembic_config(settings: Settings) -> Config:
 
 
 def migrate(settings: Settings, revision: str = "head") -> None:
-    """Upgrade the database schema to ``revision``."""
-    command.upgrade(alembic_config(settings), revision)
+    """Upgrade the database schema to ``revision``, or :class:`DatabaseUnavailable`."""
+    with _alembic_connection_errors():
+        command.upgrade(alembic_config(settings), revision)
 
 
 def downgrade(settings: Settings, revision: str) -> None:
-    """Downgrade the database schema to ``revision`` (``base`` removes everything)."""
-    command.downgrade(alembic_config(settings), revision)
+    """Downgrade the database schema to ``revision`` (``base`` removes everything), or
+    :class:`DatabaseUnavailable`."""
+    with _alembic_connection_errors():
+        command.downgrade(alembic_config(settings), revision)
+
+
+@contextmanager
+def _alembic_connection_errors() -> Iterator[None]:
+    # Alembic connects through SQLAlchemy, which wraps psycopg's OperationalError in its
+    # own; callers should see the same DatabaseUnavailable as from connect().
+    try:
+        yield
+    except sqlalchemy.exc.OperationalError as exc:
+        raise DatabaseUnavailable(str(exc.orig).strip()) from exc
 
 
 def current_revision(settings: Settings) -> str | None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from learnstream.errors import ConfigurationError
 
 #: The checkout (or installed tree) root: the folder holding ``pyproject.toml`` when run from
 #: a checkout. Default paths hang from here, never from the working directory, so commands and
@@ -160,8 +162,17 @@ class Settings(BaseSettings):
 
 
 def load_settings() -> Settings:
-    """Read settings from the environment (the only place that does)."""
-    return Settings()
+    """Read settings from the environment (the only place that does); a variable that does
+    not parse is a :class:`ConfigurationError` naming it."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"LEARNSTREAM_{'__'.join(str(p) for p in err['loc']).upper()}={err['input']!r}: "
+            f"{err['msg']}"
+            for err in exc.errors(include_url=False)
+        )
+        raise ConfigurationError(problems) from exc
 
 
 def setting_variables() -> list[tuple[str, str, str]]:

@@ -41,11 +41,17 @@ def register(app: typer.Typer, *, kafka_sink: Callable[[Settings], EventSink]) -
         from simulator import SimulationConfig
         from simulator.command import parse_start, run
 
+        try:
+            first_day = parse_start(start, days)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{start!r} is not a date YYYY-MM-DD", param_hint="'--start'"
+            ) from None
         config = SimulationConfig(
             learners=learners,
             days=days,
             seed=seed,
-            start=parse_start(start, days),
+            start=first_day,
             duplicate_rate=duplicate_rate,
             out_of_order_rate=out_of_order_rate,
             anonymous_share=anonymous_share,

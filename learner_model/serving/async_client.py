@@ -19,10 +19,10 @@ from learner_model.errors import StateUnavailable
 from learner_model.model.state import ModelParams, params_from_json
 from learner_model.queries import CURRENT_PARAMS, CURRENT_VERSION, READ_CHECKPOINT, READ_STATES
 from learner_model.serving.client import (
-    MAX_BATCH,
     PRIOR_TTL_SECONDS,
     READER_ROLE,
     LearnerStateResponse,
+    distinct_ids,
     prior_response,
     response_from_row,
 )
@@ -68,25 +68,29 @@ class AsyncLearnerStateClient:
         await self.close()
 
     async def get(self, learner_id: str) -> LearnerStateResponse:
-        return (await self.get_many([learner_id]))[learner_id]
+        return (await self.get_many([learner_id]))[0]
 
-    async def get_many(self, learner_ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
-        """States by learner id (every requested id is present; unknown ones cold-start)."""
-        ids = list(dict.fromkeys(learner_ids))[:MAX_BATCH]
+    async def get_many(self, learner_ids: Sequence[str]) -> list[LearnerStateResponse]:
+        """One state per requested id, in request order (a repeated id gets its state
+        again; unknown ids cold-start). Each distinct id is read once, at most
+        :data:`~learner_model.serving.client.MAX_BATCH` distinct ids per call; ``ValueError``
+        beyond, or for an id that breaks the
+        :data:`~learner_model.serving.client.LearnerId` rule."""
+        ids = distinct_ids(learner_ids)
         try:
             async with self._pool.connection() as conn:
                 cur = await conn.execute(READ_STATES, (ids,))
-                out = {r[0]: response_from_row(r) for r in await cur.fetchall()}
-                missing = [i for i in ids if i not in out]
+                found = {r[0]: response_from_row(r) for r in await cur.fetchall()}
+                missing = [i for i in ids if i not in found]
                 if missing:
                     params = await self._params(conn)
                     cp = await (await conn.execute(READ_CHECKPOINT)).fetchone()
                     as_of = None if cp is None else int(cp[0])
                     for i in missing:
-                        out[i] = prior_response(i, params, as_of)
+                        found[i] = prior_response(i, params, as_of)
         except psycopg.OperationalError as exc:
             raise StateUnavailable(str(exc)) from exc
-        return out
+        return [found[i] for i in learner_ids]
 
     async def _params(self, conn: psycopg.AsyncConnection[Any]) -> ModelParams:
         now = time.monotonic()

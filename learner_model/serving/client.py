@@ -7,19 +7,21 @@ model has never seen gets the population-prior state flagged ``cold_start`` (not
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from learner_model.errors import StateUnavailable
 from learner_model.model.state import LearnerState, ModelParams, view
 from learner_model.queries import READ_CHECKPOINT, READ_STATES
 from learner_model.store import load_current_params
+from learnstream.contracts import MAX_IDENTIFIER_LENGTH
 from learnstream.db import libpq_url
 from learnstream.settings import Settings
 
@@ -28,6 +30,17 @@ READER_ROLE = "learnstream_reader"
 #: the current model version.
 PRIOR_TTL_SECONDS = 10.0
 MAX_BATCH = 1000
+
+#: A learner id as events carry it: the contract's identifier length (1 to
+#: ``MAX_IDENTIFIER_LENGTH`` characters), without control characters (U+0000-U+001F,
+#: U+007F-U+009F). PostgreSQL text cannot hold U+0000 at all, so such an id would fail in
+#: the driver instead of reading as an unknown learner; no real id contains the others.
+LEARNER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+LearnerId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=LEARNER_ID_PATTERN),
+]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class LearnerStateResponse(BaseModel):
@@ -78,31 +91,57 @@ class LearnerStateClient:
         self.close()
 
     def get(self, learner_id: str) -> LearnerStateResponse:
-        return self.get_many([learner_id])[learner_id]
+        return self.get_many([learner_id])[0]
 
-    def get_many(self, learner_ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
-        """States by learner id (every requested id is present; unknown ones cold-start)."""
-        ids = list(dict.fromkeys(learner_ids))[:MAX_BATCH]
+    def get_many(self, learner_ids: Sequence[str]) -> list[LearnerStateResponse]:
+        """One state per requested id, in request order (a repeated id gets its state
+        again; unknown ids cold-start). Each distinct id is read once, at most
+        :data:`MAX_BATCH` distinct ids per call; ``ValueError`` beyond, or for an id that
+        breaks the :data:`LearnerId` rule."""
+        ids = distinct_ids(learner_ids)
         try:
             with self._pool.connection() as conn:
                 rows = conn.execute(READ_STATES, (ids,)).fetchall()
-                out = {r[0]: response_from_row(r) for r in rows}
-                missing = [i for i in ids if i not in out]
+                found = {r[0]: response_from_row(r) for r in rows}
+                missing = [i for i in ids if i not in found]
                 if missing:
                     params = self._params(conn)
                     cp = conn.execute(READ_CHECKPOINT).fetchone()
                     as_of = None if cp is None else int(cp[0])
                     for i in missing:
-                        out[i] = prior_response(i, params, as_of)
+                        found[i] = prior_response(i, params, as_of)
         except psycopg.OperationalError as exc:
             raise StateUnavailable(str(exc)) from exc
-        return out
+        return [found[i] for i in learner_ids]
 
     def _params(self, conn: psycopg.Connection[Any]) -> ModelParams:
         now = time.monotonic()
         if self._prior is None or now - self._prior[0] > PRIOR_TTL_SECONDS:
             self._prior = (now, load_current_params(conn))
         return self._prior[1]
+
+
+def learner_id_problem(learner_id: str) -> str | None:
+    """Why ``learner_id`` is not a valid learner id (the :data:`LearnerId` rule), or None."""
+    if not 1 <= len(learner_id) <= MAX_IDENTIFIER_LENGTH:
+        return (f"a learner id has 1 to {MAX_IDENTIFIER_LENGTH} characters, "
+                f"this one {len(learner_id)}")
+    if (bad := _CONTROL.search(learner_id)) is not None:
+        return f"a learner id has no control characters, this one U+{ord(bad.group()):04X}"
+    return None
+
+
+def distinct_ids(learner_ids: Sequence[str]) -> list[str]:
+    """The ids to query: each once, at most :data:`MAX_BATCH` of them, each a valid
+    :data:`LearnerId` (``ValueError`` otherwise; shared by the sync and async clients)."""
+    ids = list(dict.fromkeys(learner_ids))
+    for learner_id in ids:
+        if (problem := learner_id_problem(learner_id)) is not None:
+            raise ValueError(f"{learner_id[:40]!r}: {problem}")
+    if len(ids) > MAX_BATCH:
+        # Truncating would leave requested ids without a state; the caller must split.
+        raise ValueError(f"{len(ids)} distinct learner ids; at most {MAX_BATCH} per call")
+    return ids
 
 
 def prior_response(learner_id: str, params: ModelParams, as_of: int | None) -> LearnerStateResponse:

@@ -47,7 +47,12 @@ from learnstream.contracts.codec import (
     decode_event,
     encode_event,
 )
-from learnstream.contracts.envelope import Envelope, EventContext, Payload
+from learnstream.contracts.envelope import (
+    MAX_IDENTIFIER_LENGTH,
+    Envelope,
+    EventContext,
+    Payload,
+)
 from learnstream.contracts.learning import (
     AssessmentSubmitted,
     AssessmentSubmittedPayload,
@@ -76,6 +81,7 @@ __all__ = [
     "EVENT_ADAPTER",
     "EVENT_TOPICS",
     "EVENT_TYPES",
+    "MAX_IDENTIFIER_LENGTH",
     "AssessmentSubmitted",
     "AssessmentSubmittedPayload",
     "ContentCharacteristics",

@@ -10,7 +10,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from learnstream.contracts.topics import Topic
 
 Identifier = str
-IDENTIFIER = Field(min_length=1, max_length=255)
+#: The longest identifier (session, learner, content, ...) an event may carry; readers of
+#: ids (the state API) check against the same bound.
+MAX_IDENTIFIER_LENGTH = 255
+IDENTIFIER = Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)
 
 
 class Payload(BaseModel):
@@ -50,7 +53,9 @@ class Envelope(BaseModel):
     schema_version: int = Field(default=1, ge=1)
     occurred_at: AwareDatetime = Field(description="Client clock, RFC 3339 with offset.")
     session_id: Identifier = IDENTIFIER
-    learner_id: Identifier | None = Field(default=None, min_length=1, max_length=255)
+    learner_id: Identifier | None = Field(
+        default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH
+    )
     content_id: Identifier | None = Field(default=None, min_length=1, max_length=255)
     payload: Payload
     context: EventContext = Field(default_factory=EventContext)

@@ -60,14 +60,17 @@ def test_async_client_matches_sync_client(served: Settings) -> None:
     with LearnerStateClient(served) as sync:
         expected = sync.get_many(ids)
 
-    async def read() -> tuple[dict[str, LearnerStateResponse], LearnerStateResponse]:
+    async def read() -> tuple[list[LearnerStateResponse], LearnerStateResponse]:
         async with AsyncLearnerStateClient(served) as client:
             return await client.get_many(ids), await client.get("a1")
 
     got, one = asyncio.run(read())
     assert got == expected
-    assert got["a0"].outcomes == 12 and not got["a0"].cold_start
-    assert got["stranger"].cold_start and got["stranger"].outcomes == 0
+    # One state per requested id, in request order: the repeated "a0" is answered twice.
+    assert [s.learner_id for s in got] == ids
+    assert got[0] == got[3]
+    assert got[0].outcomes == 12 and not got[0].cold_start
+    assert got[2].cold_start and got[2].outcomes == 0
     assert one.learner_id == "a1" and one.outcomes == 12
 
 
@@ -85,11 +88,35 @@ def test_async_pool_connections_are_read_only(served: Settings) -> None:
 
 def test_http_serves_the_same_states(served: Settings) -> None:
     with LearnerStateClient(served) as sync:
-        expected = sync.get_many(["a1", "nobody"])
+        a1, nobody = sync.get_many(["a1", "nobody"])
     with TestClient(create_app(served)) as http:
         one = http.get("/v1/learners/a1/state")
-        batch = http.post("/v1/learners/states", json={"learner_ids": ["nobody", "a1"]})
+        batch = http.post("/v1/learners/states",
+                          json={"learner_ids": ["a1", "nobody", "a1"]})
     assert one.status_code == 200 and batch.status_code == 200
-    assert LearnerStateResponse.model_validate(one.json()) == expected["a1"]
+    assert LearnerStateResponse.model_validate(one.json()) == a1
     assert [LearnerStateResponse.model_validate(s) for s in batch.json()["states"]] == [
-        expected["nobody"], expected["a1"]]
+        a1, nobody, a1]
+
+
+def test_invalid_ids_never_reach_the_store(served: Settings) -> None:
+    # Issue 14 item 12: a NUL id made PostgreSQL raise DataError (HTTP 500); a 5,000-character
+    # id read as an unknown learner (200).
+    nul, long_id = "\x00bad", "x" * 5000
+    with TestClient(create_app(served)) as http:
+        assert http.get("/v1/learners/%00bad/state").status_code == 422
+        assert http.get(f"/v1/learners/{long_id}/state").status_code == 422
+        batch = http.post("/v1/learners/states", json={"learner_ids": ["a1", nul]})
+        assert batch.status_code == 422
+        assert http.get("/v1/learners/a1/state").status_code == 200  # the pool is still fine
+    with LearnerStateClient(served) as sync:
+        for bad in (nul, long_id):
+            with pytest.raises(ValueError, match="learner id"):
+                sync.get(bad)
+
+    async def read_async() -> None:
+        async with AsyncLearnerStateClient(served) as client:
+            await client.get(nul)
+
+    with pytest.raises(ValueError, match="learner id"):
+        asyncio.run(read_async())

@@ -133,12 +133,12 @@ def test_fit_project_rebuild_and_read(db_settings: Settings) -> None:
 
     # The API as the read-only role: known learners, an unknown one, and the batch endpoint.
     with LearnerStateClient(db_settings) as client:
-        got = client.get_many(["l0", "l3", "stranger"])
-        assert got["l0"].outcomes == 25 and not got["l0"].cold_start
-        assert got["l0"].as_of is not None and got["l0"].as_of >= upto
-        assert got["stranger"].cold_start and got["stranger"].outcomes == 0
-        assert got["stranger"].model_version == params.version
-        assert got["l3"].comprehension_level == live[3]["comprehension_level"]
+        l0, l3, stranger = client.get_many(["l0", "l3", "stranger"])
+        assert l0.outcomes == 25 and not l0.cold_start
+        assert l0.as_of is not None and l0.as_of >= upto
+        assert stranger.cold_start and stranger.outcomes == 0
+        assert stranger.model_version == params.version
+        assert l3.comprehension_level == live[3]["comprehension_level"]
     app = create_app(db_settings)
     with TestClient(app) as http:
         one = http.get("/v1/learners/l1/state").json()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import ClassVar
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,7 +14,14 @@ from fastapi.testclient import TestClient
 import learner_model.serving.service as service
 from learner_model.errors import StateUnavailable
 from learner_model.serving.async_client import AsyncLearnerStateClient
-from learner_model.serving.client import LearnerStateResponse
+from learner_model.serving.client import (
+    LEARNER_ID_PATTERN,
+    MAX_BATCH,
+    LearnerStateResponse,
+    distinct_ids,
+    learner_id_problem,
+)
+from learnstream.contracts import MAX_IDENTIFIER_LENGTH
 from learnstream.settings import Settings
 
 
@@ -31,6 +40,7 @@ class _FakeClient:
     down = False
     opened = 0
     closed = 0
+    asked: ClassVar[list[str]] = []
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -42,17 +52,19 @@ class _FakeClient:
         type(self).closed += 1
 
     async def get(self, learner_id: str) -> LearnerStateResponse:
-        return (await self.get_many([learner_id]))[learner_id]
+        return (await self.get_many([learner_id]))[0]
 
-    async def get_many(self, ids: Sequence[str]) -> dict[str, LearnerStateResponse]:
+    async def get_many(self, ids: Sequence[str]) -> list[LearnerStateResponse]:
+        type(self).asked.extend(ids)
         if self.down:
             raise StateUnavailable("connection refused")
-        return {i: _state(i, cold=i.startswith("new")) for i in ids}
+        return [_state(i, cold=i.startswith("new")) for i in ids]
 
 
 @pytest.fixture
 def http(monkeypatch: pytest.MonkeyPatch) -> TestClient:
     monkeypatch.setattr(_FakeClient, "down", False)
+    monkeypatch.setattr(_FakeClient, "asked", [])
     monkeypatch.setattr(service, "AsyncLearnerStateClient", _FakeClient)
     return TestClient(service.create_app(Settings()))
 
@@ -65,18 +77,65 @@ def test_single_read_is_the_model_as_json(http: TestClient) -> None:
     assert LearnerStateResponse.model_validate(r.json()) == _state("l1")
 
 
-def test_batch_keeps_request_order_and_drops_duplicates(http: TestClient) -> None:
+def test_batch_answers_every_requested_id_in_request_order(http: TestClient) -> None:
+    # Issue 14 item 2: a repeated id is answered again at its place (it used to be dropped).
     with http:
         r = http.post("/v1/learners/states", json={"learner_ids": ["b", "new-a", "b"]})
     assert r.status_code == 200
     states = [LearnerStateResponse.model_validate(s) for s in r.json()["states"]]
-    assert [s.learner_id for s in states] == ["b", "new-a"]
-    assert states[1].cold_start and not states[0].cold_start
+    assert [s.learner_id for s in states] == ["b", "new-a", "b"]
+    assert states[1].cold_start and not states[0].cold_start and states[2] == states[0]
+
+
+def test_clients_query_each_distinct_id_once_and_refuse_oversized_batches() -> None:
+    assert distinct_ids(["a", "nobody", "a"]) == ["a", "nobody"]
+    assert len(distinct_ids(["x"] * (MAX_BATCH + 5))) == 1  # repeats cost nothing
+    with pytest.raises(ValueError, match="at most"):
+        distinct_ids([str(i) for i in range(MAX_BATCH + 1)])
 
 
 def test_empty_batch_is_rejected(http: TestClient) -> None:
     with http:
         assert http.post("/v1/learners/states", json={"learner_ids": []}).status_code == 422
+
+
+BAD_IDS = {
+    "nul": "\x00bad",
+    "newline": "a\nb",
+    "delete": "a\x7fb",
+    "c1 control": "a\x85b",
+    "too long": "x" * (MAX_IDENTIFIER_LENGTH + 1),
+    "5000 characters": "x" * 5000,
+}
+
+
+@pytest.mark.parametrize("bad", BAD_IDS.values(), ids=BAD_IDS.keys())
+def test_invalid_learner_ids_are_422_before_the_store_is_asked(http: TestClient,
+                                                                bad: str) -> None:
+    # Issue 14 item 12: a NUL reached PostgreSQL (500), a 5,000-character id answered 200.
+    with http:
+        one = http.get(f"/v1/learners/{quote(bad, safe='')}/state")
+        many = http.post("/v1/learners/states", json={"learner_ids": ["ok", bad]})
+        empty = http.post("/v1/learners/states", json={"learner_ids": ["ok", ""]})
+    assert (one.status_code, many.status_code, empty.status_code) == (422, 422, 422)
+    assert _FakeClient.asked == []
+
+
+def test_the_longest_valid_id_is_served(http: TestClient) -> None:
+    longest = "é" * MAX_IDENTIFIER_LENGTH  # characters, not bytes, as in the contract
+    with http:
+        one = http.get(f"/v1/learners/{quote(longest)}/state")
+        many = http.post("/v1/learners/states", json={"learner_ids": [longest]})
+    assert one.status_code == 200 and one.json()["learner_id"] == longest
+    assert many.status_code == 200
+
+
+@pytest.mark.parametrize("bad", BAD_IDS.values(), ids=BAD_IDS.keys())
+def test_clients_refuse_invalid_ids(bad: str) -> None:
+    with pytest.raises(ValueError, match="learner id"):
+        distinct_ids(["ok", bad])
+    assert learner_id_problem(bad) is not None
+    assert learner_id_problem("") is not None and learner_id_problem("ok") is None
 
 
 def test_unavailable_store_is_503(http: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,6 +145,7 @@ def test_unavailable_store_is_503(http: TestClient, monkeypatch: pytest.MonkeyPa
         many = http.post("/v1/learners/states", json={"learner_ids": ["l1"]})
         alive = http.get("/healthz")
     assert one.status_code == 503 and many.status_code == 503
+    assert one.headers["retry-after"] == many.headers["retry-after"] == "5"
     assert alive.json() == {"status": "ok"}
 
 
@@ -104,6 +164,21 @@ def test_openapi_keeps_the_response_models(http: TestClient) -> None:
     many = paths["/v1/learners/states"]["post"]["responses"]["200"]
     assert one["content"]["application/json"]["schema"]["$ref"].endswith("/LearnerStateResponse")
     assert many["content"]["application/json"]["schema"]["$ref"].endswith("/BatchResponse")
+
+
+def test_openapi_lists_the_error_responses_and_the_id_rule(http: TestClient) -> None:
+    doc = http.get("/openapi.json").json()
+    one = doc["paths"]["/v1/learners/{learner_id}/state"]["get"]
+    many = doc["paths"]["/v1/learners/states"]["post"]
+    for operation in (one, many):
+        assert {"200", "422", "503"} <= set(operation["responses"])
+        assert "Retry-After" in operation["responses"]["503"]["headers"]
+    (param,) = one["parameters"]
+    assert (param["schema"]["minLength"], param["schema"]["maxLength"]) == (
+        1, MAX_IDENTIFIER_LENGTH)
+    assert param["schema"]["pattern"] == LEARNER_ID_PATTERN
+    items = doc["components"]["schemas"]["BatchRequest"]["properties"]["learner_ids"]["items"]
+    assert items["maxLength"] == MAX_IDENTIFIER_LENGTH and items["pattern"] == LEARNER_ID_PATTERN
 
 
 def test_async_client_unreachable_store_raises_state_unavailable() -> None:

@@ -62,6 +62,7 @@ PINNED: dict[str, list[str]] = {
         "LessonStarted",
         "LessonStartedPayload",
         "LikePayload",
+        "MAX_IDENTIFIER_LENGTH",
         "Payload",
         "PlaybackCompleted",
         "PlaybackHeartbeat",
