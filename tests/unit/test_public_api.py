@@ -181,6 +181,7 @@ PINNED: dict[str, list[str]] = {
         "ModelParams",
         "StateUnavailable",
         "StateView",
+        "UnknownLearner",
         "fold",
         "view",
     ],
