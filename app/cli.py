@@ -27,7 +27,7 @@ import warehouse.cli
 from app.wiring import kafka_sink, running_projections, start_services
 from devstack.cli import app as stack_app
 from devstack.errors import StackError
-from learner_model.errors import DatasetFormatError, StateUnavailable
+from learner_model.errors import DatasetFormatError, StateUnavailable, UnknownLearner
 from learnstream.errors import (
     BrokerUnavailable,
     ConfigurationError,
@@ -55,6 +55,8 @@ _DEBUG = "rerun with --debug for the traceback"
 ADVICE: tuple[tuple[type[LearnstreamError], int, str, str], ...] = (
     (UnknownProjection, USAGE_ERROR, "", "`learnstream projections list` shows the names"),
     (UnknownJob, USAGE_ERROR, "", "`learnstream jobs run --help` lists the jobs"),
+    (UnknownLearner, FAILED, "", "check the id (events reach the log through "
+     "`learnstream ingest`)"),
     (DatabaseUnavailable, FAILED, "PostgreSQL is unreachable", _DATABASE),
     (StateUnavailable, FAILED, "the learner state store is unreachable", _DATABASE),
     (BrokerUnavailable, FAILED, "Kafka is unreachable", _KAFKA),

@@ -10,6 +10,7 @@ from learner_model.errors import (
     DatasetFormatError,
     LearnerModelError,
     StateUnavailable,
+    UnknownLearner,
 )
 from learner_model.model.ability import AbilityParams, AbilityState
 from learner_model.model.state import LearnerState, ModelParams, StateView, fold, view
@@ -30,6 +31,7 @@ __all__ = [
     "ModelParams",
     "StateUnavailable",
     "StateView",
+    "UnknownLearner",
     "fold",
     "view",
 ]

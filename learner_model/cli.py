@@ -100,31 +100,37 @@ def serve(
 
 
 @learner_app.command("explain")
-def explain(learner_id: str, top: int = typer.Option(10, help="Events to show.")) -> None:
-    """A learner's state and the recent events that moved it most."""
+def explain(
+    learner_id: str,
+    top: int = typer.Option(10, min=0, help="Events to show (0: none)."),
+) -> None:
+    """A learner's state and the recent events that moved it most. A learner id with no
+    events fails (exit 1): there is nothing to explain."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from learner_model.explain import explain as run_explain
-    from learner_model.model.difficulty import BAND_HIGH, BAND_LOW
+    from learner_model.serving.client import learner_id_problem
     from learner_model.store import load_current_params
     from learner_model.training import learner_events
     from learnstream.db import connect
     from learnstream.settings import load_settings
 
+    if (problem := learner_id_problem(learner_id)) is not None:
+        raise typer.BadParameter(problem, param_hint="'LEARNER_ID'")
     with connect(load_settings()) as conn:
         params = load_current_params(conn)
         ex = run_explain(learner_id, learner_events(conn, learner_id), params, top)
     v = ex.view
     console = Console()
-    console.print(f"[bold]{learner_id}[/] model {v.model_version}"
+    console.print(f"[bold]{escape(learner_id)}[/] model {v.model_version}"
                   f"{' [yellow](cold start)[/]' if v.cold_start else ''}")
     console.print(f"comprehension {v.comprehension_level:.2f} (95% {v.comprehension_low:.2f}-"
                   f"{v.comprehension_high:.2f}), ability {v.ability_logit:+.2f} "
                   f"± {v.ability_sd:.2f} logits, {v.outcomes} graded answers, "
                   f"{v.data_points} events")
-    console.print(f"difficulty adjustment {v.difficulty_adjustment:+.2f} "
-                  f"(band {BAND_LOW:.0%}-{BAND_HIGH:.0%}): {ex.difficulty_text}")
+    console.print(f"difficulty: {ex.difficulty_text}", markup=False)
     prefs = sorted(v.preference_weights.items(), key=lambda kv: -abs(kv[1]))[:8]
     console.print("preferences: " + ", ".join(f"{k} {w:+.2f}" for k, w in prefs))
     table = Table("position", "event", "at", "Δ ability", "Δ adjustment", "Δ preferences")

@@ -14,6 +14,11 @@ class DatasetFormatError(LearnerModelError):
     """A knowledge-tracing file lacks the expected columns or values."""
 
 
+class UnknownLearner(LearnerModelError):
+    """No event in the log belongs to this learner id, so there is nothing to explain (the
+    state API serves such an id the cold-start prior)."""
+
+
 class StateUnavailable(LearnerModelError):
     """The learner-state store could not be read (database down); retry. The state API
     answers 503 with Retry-After."""

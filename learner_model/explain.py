@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from learner_model.errors import UnknownLearner
 from learner_model.model.ability import ability_logit
+from learner_model.model.difficulty import DifficultyExplanation
 from learner_model.model.difficulty import explain as explain_difficulty
 from learner_model.model.state import LearnerState, ModelParams, StateView, fold, view
 from learnstream.contracts import Envelope
@@ -27,13 +29,24 @@ class Movement:
 @dataclass(frozen=True, slots=True)
 class Explanation:
     view: StateView
-    difficulty_text: str
+    difficulty: DifficultyExplanation
     top: list[Movement]
+
+    @property
+    def difficulty_text(self) -> str:
+        return self.difficulty.text
 
 
 def explain(learner_id: str, events: Sequence[tuple[int, Envelope]], params: ModelParams,
             top: int = 10) -> Explanation:
-    """Replay the learner's events, measuring how much each moved the state."""
+    """Replay the learner's events, measuring how much each moved the state; the ``top``
+    (>= 0) that moved it most. :class:`UnknownLearner` when there are no events: a made-up
+    cold-start state would read like a real learner's."""
+    if not events:
+        raise UnknownLearner(f"no events for learner {learner_id!r}: nothing to explain "
+                             "(the state API serves this id the cold-start prior)")
+    if top < 0:
+        raise ValueError(f"top must be >= 0, not {top}")
     state = LearnerState.new(learner_id)
     moves = []
     for position, event in events:
@@ -47,7 +60,9 @@ def explain(learner_id: str, events: Sequence[tuple[int, Envelope]], params: Mod
                               ability_logit(state.ability, params.ability) - before_a,
                               after_v.difficulty_adjustment - before_v.difficulty_adjustment,
                               pref))
-    final = view(state, params)
-    text = explain_difficulty(final.ability_logit, final.difficulty_adjustment).text
+    # The controller's own inputs, unrounded (the view rounds them for display), so the
+    # sentence describes exactly what the next update will do.
+    difficulty = explain_difficulty(ability_logit(state.ability, params.ability),
+                                    state.difficulty_adjustment)
     moves.sort(key=lambda m: m.size, reverse=True)
-    return Explanation(final, text, moves[:top])
+    return Explanation(view(state, params), difficulty, moves[:top])

@@ -17,6 +17,7 @@ Split by what the caller must do, never by message text::
     │   └── UnknownProjection      no projection of that name runs
     ├── LearnerModelError          learner model
     │   ├── DatasetFormatError     a knowledge-tracing file is not in the expected format
+    │   ├── UnknownLearner         no events for this learner id: nothing to explain
     │   └── StateUnavailable       the state store could not be read; retry (the API answers 503)
     ├── WarehouseError             warehouse
     │   ├── TransportUnavailable   the requested PostgreSQL -> Arrow transport cannot be used

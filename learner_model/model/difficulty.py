@@ -49,22 +49,58 @@ def next_adjustment(ability_logit: float, current: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class DifficultyExplanation:
-    expected_success_typical: float
-    expected_success_adjusted: float
+    """What the controller does from a learner's current state, and that in one sentence.
+
+    ``expected_success`` is at the current ``adjustment`` (what the recommender uses now);
+    ``next`` is :func:`next_adjustment` at the current ability estimate, so ``next ==
+    adjustment`` means no change, and ``expected_success_next`` is where that puts it.
+    """
+
     adjustment: float
+    expected_success: float
+    next: float
+    expected_success_next: float
     text: str
 
 
+def percent(p: float) -> str:
+    """``p`` as a percentage with one decimal, rounded away from the band when outside it,
+    so a value outside the band never reads as one inside (84.96 % inside shows 85.0 %,
+    85.01 % above shows 85.1 %)."""
+    tenths = p * 1000
+    shown = math.ceil(tenths) if p > BAND_HIGH else math.floor(tenths) if p < BAND_LOW else (
+        round(tenths))
+    return f"{shown / 10:.1f}%"
+
+
+def logits(x: float) -> str:
+    """A signed adjustment in logits, two decimals (never "-0.00")."""
+    return f"{round(x, 2) + 0.0:+.2f} logits"
+
+
 def explain(ability_logit: float, adjustment: float) -> DifficultyExplanation:
-    typical = expected_success(ability_logit, 0.0)
-    adjusted = expected_success(ability_logit, adjustment)
-    if adjustment > 0:
-        direction = f"harder by {adjustment:.2f} logits"
-    elif adjustment < 0:
-        direction = f"easier by {-adjustment:.2f} logits"
+    """The controller's decision for a learner at ``ability_logit`` whose current adjustment
+    is ``adjustment``, in words built from :func:`next_adjustment` itself, so the sentence
+    and the controller cannot disagree: inside the band (the dead band) or at the clip
+    there is no change; otherwise the direction, the new adjustment and its expected
+    success."""
+    now = expected_success(ability_logit, adjustment)
+    nxt = next_adjustment(ability_logit, adjustment)
+    after = expected_success(ability_logit, nxt)
+    band = f"{BAND_LOW:.0%}-{BAND_HIGH:.0%} target band"
+    opening = f"Expected success at adjustment {logits(adjustment)} is {percent(now)}"
+    if BAND_LOW <= now <= BAND_HIGH:
+        text = f"{opening}, inside the {band} (the dead band): no change."
     else:
-        direction = "at typical difficulty"
-    text = (f"Expected success on typical content is {typical:.0%}; recommending content "
-            f"{direction} puts it at {adjusted:.0%} (target band "
-            f"{BAND_LOW:.0%}-{BAND_HIGH:.0%}).")
-    return DifficultyExplanation(typical, adjusted, adjustment, text)
+        side = "above" if now > BAND_HIGH else "below"
+        if nxt == adjustment:
+            text = (f"{opening}, {side} the {band}, but the adjustment is at its limit of "
+                    f"±{LIMIT:.2f} logits: no change.")
+        else:
+            direction = "harder" if nxt > adjustment else "easier"
+            step = (f"a half-way step toward {TARGET:.1%}" if abs(nxt) < LIMIT else
+                    f"a half-way step toward {TARGET:.1%}, clipped to ±{LIMIT:.2f} logits")
+            text = (f"{opening}, {side} the {band}: the next graded answer makes content "
+                    f"{direction}, to {logits(nxt)}, for {percent(after)} expected success "
+                    f"at the current ability ({step}).")
+    return DifficultyExplanation(adjustment, now, nxt, after, text)

@@ -120,3 +120,20 @@ def test_invalid_ids_never_reach_the_store(served: Settings) -> None:
 
     with pytest.raises(ValueError, match="learner id"):
         asyncio.run(read_async())
+
+
+def test_learner_explain_on_the_real_log(served: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    monkeypatch.setenv("LEARNSTREAM_DATABASE_URL", served.resolved_database_url)
+    known = CliRunner().invoke(app, ["learner", "explain", "a0", "--top", "2"])
+    assert known.exit_code == 0, known.output
+    assert "difficulty: Expected success at adjustment" in known.stdout
+    assert "target band" in known.stdout
+    # Issue 14 item 15: an unknown id printed a full cold-start state with exit 0.
+    unknown = CliRunner().invoke(app, ["learner", "explain", "nobody"])
+    assert unknown.exit_code == 1 and unknown.stdout == ""
+    (line,) = unknown.stderr.splitlines()
+    assert line.startswith("error: no events for learner 'nobody'")

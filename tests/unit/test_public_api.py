@@ -188,6 +188,7 @@ PINNED: dict[str, list[str]] = {
         "ModelParams",
         "StateUnavailable",
         "StateView",
+        "UnknownLearner",
         "fold",
         "view",
     ],

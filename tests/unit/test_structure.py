@@ -168,7 +168,8 @@ def _drawn_tree() -> dict[str, str | None]:
     for line in doc.splitlines():
         match = re.match(r"^(\s*(?:[│ ]\s*)*)(?:[├└]── )?([A-Z][A-Za-z]+)(\s|$)", line)
         if not match or not re.search(r"(Error|Rejected|Unavailable|Interrupted|Failed|"
-                                      r"Projection|Job|Empty|Corrupt|Unhealthy)\b", match.group(2)):
+                                      r"Projection|Job|Learner|Empty|Corrupt|Unhealthy)\b",
+                                      match.group(2)):
             continue
         depth = len(match.group(1)) + (4 if "──" in line else 0)
         while stack and stack[-1][0] >= depth:
