@@ -100,11 +100,18 @@ def view_sql(projection: Projection, store: Store, replace: bool) -> list[sql.Co
     return out
 
 
-def derived_view_sql(projection: Projection) -> list[sql.Composed]:
+def derived_view_sql(projection: Projection, store: Store) -> list[sql.Composed]:
+    """Statements (re)creating the projection's derived views over ``store``. A view may
+    name its projection's stored table as ``{table}`` (to read internal columns); it is
+    then repointed at each generation, like the table views. Dropped and created rather
+    than replaced: a new version may change a view's columns (or a name that was a table
+    view before)."""
     out: list[sql.Composed] = []
     for name, select in projection.derived_views:
         view = sql.Identifier("read", name)
-        out.append(sql.SQL("CREATE OR REPLACE VIEW {} AS {}").format(view, sql.SQL(select)))
+        body = sql.SQL(select).format(table=store.table(projection.tables[0].name))
+        out.append(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
+        out.append(sql.SQL("CREATE VIEW {} AS {}").format(view, body))
         out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader").format(view))
     return out
 

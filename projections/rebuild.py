@@ -171,5 +171,5 @@ def _point_views(conn: Connection, projection: Projection, generation: int) -> N
             conn.execute(statement)
         for statement in view_sql(projection, store, replace=False):
             conn.execute(statement)
-    for statement in derived_view_sql(projection):
+    for statement in derived_view_sql(projection, store):
         conn.execute(statement)

@@ -1,4 +1,15 @@
-"""``sessions`` (seed 002): one row per listening session.
+"""``sessions`` (seed 002): one row per listening session, sessionized by inactivity.
+
+Clients' ``session_id`` values cannot be trusted to end (an anonymous device id is reused
+for days), so the projection folds one row per *client* session id
+(``read.client_sessions``), keeping every event's time, and ``read.sessions`` splits it by
+the kernel's inactivity rule (:mod:`learnstream.log.sessions`: a silence over 30 minutes
+starts the next session). Its rows are ``<client id>:<n>``, with the client's id kept as
+``client_session_id``. The split is a view over the stored row, which depends only on the
+set of events, so a rebuild, any incremental order and any batch split give the same
+sessions; changing the gap needs no rebuild.
+
+Per session (the view) and per client session (the table):
 
 - ``started_at`` / ``last_activity_at``: min / max ``occurred_at`` of the session's playback
   and like events; ``event_count`` their number.
@@ -25,7 +36,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from learnstream.log import LogEvent
+from learnstream.log import LogEvent, sessionized_sql
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
 
 _CENTI = timedelta(microseconds=10_000)
@@ -64,11 +75,71 @@ def listened_centis(
     return total
 
 
+#: ``read.sessions``: the client sessions split by the inactivity rule; per session the same
+#: columns as the client row, the listening rule applied within the session only.
+_SESSIONS_VIEW = (
+    """
+WITH activity AS (
+    SELECT c.session_id, a.occurred_at, a.event_id
+    FROM {table} c, unnest(c.act_at, c.act_event) AS a(occurred_at, event_id)
+), visits AS ("""
+    + sessionized_sql("SELECT * FROM activity")
+    + """
+), spans AS (
+    SELECT session_id, visit, min(occurred_at) AS started_at,
+           max(occurred_at) AS last_activity_at, count(*) AS event_count
+    FROM visits GROUP BY session_id, visit
+), placed AS (
+    SELECT c.session_id, v.visit, p.at, p.content, p.arrive, p.depart, p.rate, p.o
+    FROM {table} c
+    CROSS JOIN LATERAL unnest(c.pt_at, c.pt_event, c.pt_content, c.pt_arrive, c.pt_depart,
+                              c.pt_rate) WITH ORDINALITY AS p(at, ev, content, arrive, depart,
+                                                             rate, o)
+    JOIN visits v ON v.session_id = c.session_id AND v.occurred_at = p.at AND v.event_id = p.ev
+), listened AS (
+    SELECT session_id, visit,
+           div(coalesce(sum(least(greatest(arrive - pd, 0),
+               floor(extract(epoch FROM at - pa) * 100)::bigint * pr / 100)), 0), 100)::integer
+               AS total
+    FROM (SELECT session_id, visit, at, arrive, lag(depart) OVER w AS pd, lag(at) OVER w AS pa,
+                 lag(rate) OVER w AS pr
+          FROM placed WINDOW w AS (PARTITION BY session_id, visit, content ORDER BY o)) AS x
+    WHERE pd IS NOT NULL
+    GROUP BY session_id, visit
+), firsts AS (
+    SELECT session_id, visit, content, min(o) AS first_o FROM placed
+    GROUP BY session_id, visit, content
+), contents AS (
+    SELECT session_id, visit, array_agg(content ORDER BY first_o) AS content_ids
+    FROM firsts GROUP BY session_id, visit
+), latest AS (
+    SELECT DISTINCT ON (session_id, visit) session_id, visit, content FROM placed
+    ORDER BY session_id, visit, o DESC
+)
+SELECT s.session_id || ':' || s.visit AS session_id,
+       s.session_id AS client_session_id,
+       s.visit::integer AS visit,
+       s.started_at,
+       s.last_activity_at,
+       COALESCE(ct.content_ids, ARRAY[]::text[]) AS content_ids,
+       lt.content AS current_content_id,
+       COALESCE(l.total, 0) AS total_listening_time,
+       s.event_count
+FROM spans s
+LEFT JOIN listened l USING (session_id, visit)
+LEFT JOIN contents ct USING (session_id, visit)
+LEFT JOIN latest lt USING (session_id, visit)
+"""
+)
+
+
 class SessionProjection(FoldProjection):
     name = "sessions"
-    version = 1
+    # 2: one row per client session id in `client_sessions`, with every event's time;
+    # `read.sessions` is the sessionized view.
+    version = 2
     event_types = PLAYBACK_TYPES | LIKE_TYPES
-    table_name = "sessions"
+    table_name = "client_sessions"
     indexes = ("(started_at)", "(last_activity_at)")
     columns: ClassVar[tuple[Col, ...]] = (
         Col("session_id", "text", Rule.KEY),
@@ -84,6 +155,8 @@ class SessionProjection(FoldProjection):
         Col("pt_arrive", "bigint[]", Rule.GROUP, "points", required=True, public=False),
         Col("pt_depart", "bigint[]", Rule.GROUP, "points", required=True, public=False),
         Col("pt_rate", "integer[]", Rule.GROUP, "points", required=True, public=False),
+        Col("act_at", "timestamptz[]", Rule.GROUP, "activity", required=True, public=False),
+        Col("act_event", "uuid[]", Rule.GROUP, "activity", required=True, public=False),
     )
     groups = (
         Group(
@@ -91,7 +164,9 @@ class SessionProjection(FoldProjection):
             GroupKind.SEQ,
             ("pt_at", "pt_event", "pt_content", "pt_arrive", "pt_depart", "pt_rate"),
         ),
+        Group("activity", GroupKind.SEQ, ("act_at", "act_event")),
     )
+    derived_views = (("sessions", _SESSIONS_VIEW),)
     lift_sql = """
         SELECT session_id, occurred_at AS started_at, occurred_at AS last_activity_at,
                1 AS event_count, occurred_at AS pt_at, event_id AS pt_event,
@@ -100,11 +175,12 @@ class SessionProjection(FoldProjection):
                                    THEN (payload->>'from_position')::numeric END,
                               (payload->>'playback_position')::numeric) * 100)::bigint AS pt_arrive,
                floor((payload->>'playback_position')::numeric * 100)::bigint AS pt_depart,
-               floor(coalesce((payload->>'playback_rate')::numeric, 1) * 100)::integer AS pt_rate
+               floor(coalesce((payload->>'playback_rate')::numeric, 1) * 100)::integer AS pt_rate,
+               occurred_at AS act_at, event_id AS act_event
         FROM log.behavioral_events WHERE {upto}
         UNION ALL
         SELECT session_id, occurred_at, occurred_at, 1, NULL::timestamptz, NULL::uuid, NULL,
-               NULL::bigint, NULL::bigint, NULL::integer
+               NULL::bigint, NULL::bigint, NULL::integer, occurred_at, event_id
         FROM log.like_events WHERE {upto}
     """
     derive_sql: ClassVar[dict[str, str]] = {
@@ -128,6 +204,8 @@ class SessionProjection(FoldProjection):
             "started_at": at,
             "last_activity_at": at,
             "event_count": 1,
+            "act_at": [at],
+            "act_event": [event.event_id],
         }
         if event.event_type not in PLAYBACK_TYPES:
             return [self.empty_lift(**common)]

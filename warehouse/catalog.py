@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from learnstream.log import sessionized_sql
 from learnstream.settings import Settings, load_settings
-from warehouse.columns import EVENTS_SCHEMA
+from warehouse.columns import CATALOG, EVENTS_SCHEMA
 from warehouse.layout import WarehouseLayout
 
 _DUCK_TYPES: dict[pa.DataType, str] = {
@@ -26,12 +27,18 @@ _DUCK_TYPES: dict[pa.DataType, str] = {
 #: Views derived from ``events`` when the projections' read model is not exported (yet).
 DERIVED_VIEWS: dict[str, str] = {
     "sessions": """
-        SELECT session_id, max(learner_id) AS learner_id,
-               min(occurred_at) AS started_at, max(occurred_at) AS ended_at,
-               epoch(max(occurred_at)) - epoch(min(occurred_at)) AS length_seconds,
+        SELECT v.session_id || ':' || CAST(v.visit AS VARCHAR) AS session_id,
+               v.session_id AS client_session_id, max(v.learner_id) AS learner_id,
+               min(v.occurred_at) AS started_at, max(v.occurred_at) AS ended_at,
+               epoch(max(v.occurred_at)) - epoch(min(v.occurred_at)) AS length_seconds,
                count(*) AS events,
-               count(*) FILTER (WHERE event_type = 'playback.started') AS plays
-        FROM events GROUP BY session_id""",
+               count(*) FILTER (WHERE v.event_type = 'playback.started') AS plays
+        FROM (""" + sessionized_sql(
+            # Learner-facing events only, as the engagement job's session lengths.
+            f"SELECT * FROM events WHERE family <> '{CATALOG}'"
+            " OR event_type = 'preferences.updated'"
+        ) + """) AS v
+        GROUP BY v.session_id, v.visit""",
     "content": """
         SELECT content_id, json_extract_string(payload, '$.title') AS title,
                format, genre, topic, difficulty, difficulty_score, duration,

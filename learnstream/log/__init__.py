@@ -1,5 +1,5 @@
 """The append-only log, as every stage reads it: its tables, the reader with THE gap rule,
-the one row -> event converter, and the one identity rule.
+the one row -> event converter, the one identity rule and the one session rule.
 
 Ingest writes the log; everyone else reads it only through this package.
 """
@@ -32,6 +32,7 @@ from learnstream.log.reader import (
     read_batch,
     read_through,
 )
+from learnstream.log.sessions import SESSION_GAP, sessionized_sql
 from learnstream.log.tables import DEAD_LETTER_REPLAYS, DEAD_LETTERS, LOG_TABLES
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "IDENTIFIED",
     "LOG_TABLES",
     "READABLE_SQL",
+    "SESSION_GAP",
     "Batch",
     "Checkpoint",
     "Connection",
@@ -61,5 +63,6 @@ __all__ = [
     "read_after_sql",
     "read_batch",
     "read_through",
+    "sessionized_sql",
     "subject_of",
 ]

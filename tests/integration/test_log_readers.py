@@ -29,6 +29,7 @@ from learnstream.log import (
     frontier,
     read_batch,
     read_through,
+    sessionized_sql,
 )
 from learnstream.settings import Settings
 from tests.examples import BASE_TIME, all_examples, example
@@ -174,3 +175,33 @@ def test_identity_rule_is_the_same_on_postgres_and_duckdb(settings: Settings) ->
     s2_winner = min((e for e in catalog if e.session_id == "s2"), key=lambda e: str(e.event_id))
     expected = [("s1", "L-early"), ("s2", s2_winner.learner_id)]
     assert sorted(on_postgres) == sorted(on_duckdb) == expected
+
+
+def test_session_rule_is_the_same_on_postgres_and_duckdb(settings: Settings) -> None:
+    minutes = [0, 29, 59, 90, 90, 200, 231]  # gaps 29, 30 (not over), 31, 0, 110, 31
+    events = [
+        example("playback.heartbeat", session_id=f"c{n % 2}",
+                occurred_at=BASE_TIME + timedelta(minutes=m))
+        for n in range(2) for m in minutes
+    ]
+    _append(settings, events)
+    query = sessionized_sql(
+        "SELECT session_id, occurred_at, event_id FROM log.behavioral_events"
+    )
+    with connect(settings) as conn:
+        on_postgres = conn.execute(
+            f"SELECT session_id, event_id::text, visit FROM ({query}) AS v"
+        ).fetchall()
+    with duckdb.connect() as con:
+        con.execute("CREATE TABLE events (session_id TEXT, occurred_at TIMESTAMPTZ, event_id UUID)")
+        con.executemany(
+            "INSERT INTO events VALUES (?, ?, ?)",
+            [[e.session_id, e.occurred_at, str(e.event_id)] for e in reversed(events)],
+        )
+        on_duckdb = con.sql(
+            "SELECT session_id, CAST(event_id AS VARCHAR), visit FROM ("
+            + sessionized_sql("SELECT * FROM events") + ") AS v"
+        ).fetchall()
+    assert sorted(on_postgres) == sorted(on_duckdb)
+    visits = sorted({(s, int(v)) for s, _, v in on_postgres})
+    assert visits == [(c, v) for c in ("c0", "c1") for v in (1, 2, 3, 4)]

@@ -10,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import psycopg
+import pytest
 
 from ingest.appender import append_batch
 from ingest.rows import SourceOffset
@@ -65,13 +66,19 @@ def test_sessions_listening_time_from_intervals_in_any_order(db_settings: Settin
     append(db_settings, list(reversed(events)), chunk=2)  # late and reversed
     wait_readable(db_settings)
     project_until_caught_up(db_settings, [SessionProjection()])
+    columns = ("started_at, last_activity_at, content_ids, current_content_id,"
+               " total_listening_time, event_count")
     with connect(db_settings) as conn:
         row = conn.execute(
-            "SELECT started_at, last_activity_at, content_ids, current_content_id,"
-            " total_listening_time, event_count FROM read.sessions WHERE session_id = 's-listen'"
+            f"SELECT {columns} FROM read.client_sessions WHERE session_id = 's-listen'"
         ).fetchone()
+        session = conn.execute(
+            f"SELECT session_id, {columns} FROM read.sessions"
+            " WHERE client_session_id = 's-listen'"
+        ).fetchall()
     # 30 (0->30) + 15 (30->45) + 0 (paused) + 15 (45->60) + 180 (120->300) = 240 s
     assert row == (_at(0), _at(295), ["story-1"], "story-1", 240, 6)
+    assert session == [("s-listen:1", *row)]  # no silence over 30 minutes: one session
 
 
 def test_like_state_is_latest_toggle_and_identity_moves_progress(db_settings: Settings) -> None:
@@ -297,14 +304,16 @@ def test_rebuild_while_projector_runs_and_readers_query(db_settings: Settings) -
             end = frontier(conn, projection.families)
             assert end is not None
             projection.rebuild(conn, scratch, end)
-        live = conn.execute("SELECT * FROM projection_store.sessions__g3 ORDER BY 1").fetchall()
+        live = conn.execute(
+            "SELECT * FROM projection_store.sessions__client_sessions__g3 ORDER BY 1"
+        ).fetchall()
         assert live == table_rows(conn, projection, scratch)
 
 
 class _SessionsV2(SessionProjection):
     """The same read model under a new code version (e.g. after changing a rule)."""
 
-    version = 2
+    version = SessionProjection.version + 1
 
 
 def test_changing_a_projection_version_rebuilds_it(db_settings: Settings) -> None:
@@ -319,8 +328,10 @@ def test_changing_a_projection_version_rebuilds_it(db_settings: Settings) -> Non
             "SELECT version, generation FROM projections.checkpoints WHERE name = 'sessions'"
         ).fetchone()
         count = conn.execute("SELECT count(*) FROM read.sessions").fetchone()
-        old = conn.execute("SELECT to_regclass('projection_store.sessions__g1')").fetchone()
-    assert row == (2, 2) and count is not None and count[0] > 0
+        old = conn.execute(
+            "SELECT to_regclass('projection_store.sessions__client_sessions__g1')"
+        ).fetchone()
+    assert row == (SessionProjection.version + 1, 2) and count is not None and count[0] > 0
     assert old == (None,)  # the previous generation is gone
 
 
@@ -346,3 +357,103 @@ def test_status_counts_the_events_a_rebuild_folded(db_settings: Settings) -> Non
     assert status.events_applied == wanted + sum(
         1 for e in more if e.event_type in projection.event_types
     )
+
+
+def _event(kind: str, session: str, seconds: float, position: float = 0.0,
+           content: str = "story-1") -> Envelope:
+    if kind.startswith("playback."):
+        return example(kind, session_id=session, content_id=content, occurred_at=_at(seconds),
+                       payload={"playback_position": position, "playback_rate": 1.0})
+    return example(kind, session_id=session, content_id=content, occurred_at=_at(seconds))
+
+
+def _sessions(settings: Settings) -> list[tuple[Any, ...]]:
+    with connect(settings) as conn:
+        return conn.execute(
+            "SELECT session_id, client_session_id, visit, started_at, last_activity_at,"
+            " content_ids, current_content_id, total_listening_time, event_count"
+            " FROM read.sessions ORDER BY client_session_id, visit"
+        ).fetchall()
+
+
+def test_a_silence_over_30_minutes_starts_a_new_session(db_settings: Settings) -> None:
+    minute = 60
+    device = [
+        _event("playback.started", "device", 0, 0.0),
+        _event("playback.completed", "device", 120, 120.0),
+        _event("content.liked", "device", 10 * minute),
+        # 2 h of silence: the device id is reused, the session is not.
+        _event("playback.started", "device", 130 * minute, 0.0, "story-2"),
+        _event("playback.heartbeat", "device", 130 * minute + 50, 50.0, "story-2"),
+    ]
+    late = [  # arrive last; each is under 30 minutes from the one before it
+        _event("playback.heartbeat", "device", 35 * minute, 10.0, "story-3"),
+        _event("playback.heartbeat", "device", 60 * minute, 20.0, "story-3"),
+    ]
+    append(db_settings, device)
+    wait_readable(db_settings)
+    project_until_caught_up(db_settings, [SessionProjection()])
+    assert [(s[0], s[8]) for s in _sessions(db_settings)] == [("device:1", 3), ("device:2", 2)]
+
+    append(db_settings, late)
+    wait_readable(db_settings)
+    project_until_caught_up(db_settings, [SessionProjection()])
+    first, second = _sessions(db_settings)
+    # 0..60 min (gaps 2, 8, 25, 25 min) is one session; 60 -> 130 min (70 min) splits.
+    assert first == ("device:1", "device", 1, _at(0), _at(60 * minute),
+                     ["story-1", "story-3"], "story-3", 120 + 10, 5)
+    assert second == ("device:2", "device", 2, _at(130 * minute), _at(130 * minute + 50),
+                      ["story-2"], "story-2", 50, 2)
+    # The client row still spans both, as the client reported it.
+    with connect(db_settings) as conn:
+        client = conn.execute(
+            "SELECT started_at, last_activity_at, event_count FROM read.client_sessions"
+        ).fetchall()
+    assert client == [(_at(0), _at(130 * minute + 50), 7)]
+
+
+def _reference_sessions(events: list[Envelope]) -> list[tuple[str, Any, Any, int]]:
+    """The inactivity rule, written plainly: per client id, split where the gap between
+    consecutive events (by occurred_at, event_id) exceeds 30 minutes."""
+    out: list[tuple[str, Any, Any, int]] = []
+    by_client: dict[str, list[Envelope]] = {}
+    for e in events:
+        by_client.setdefault(e.session_id, []).append(e)
+    for client in sorted(by_client):
+        ordered = sorted(by_client[client], key=lambda e: (e.occurred_at, str(e.event_id)))
+        runs: list[list[Envelope]] = [[ordered[0]]]
+        for prev, cur in itertools.pairwise(ordered):
+            if cur.occurred_at - prev.occurred_at > timedelta(minutes=30):
+                runs.append([])
+            runs[-1].append(cur)
+        out += [(f"{client}:{n}", r[0].occurred_at, r[-1].occurred_at, len(r))
+                for n, r in enumerate(runs, 1)]
+    return sorted(out)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sessions_are_the_same_in_any_arrival_order_and_after_a_rebuild(
+    db_settings: Settings, seed: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    kinds = ["playback.started", "playback.heartbeat", "playback.paused", "playback.completed",
+             "content.liked", "content.unliked"]
+    events = [
+        _event(rng.choice(kinds), f"client-{rng.randrange(4)}",
+               rng.choice([rng.uniform(0, 3 * 86400), rng.uniform(0, 7200)]),
+               rng.uniform(0, 300), f"story-{rng.randrange(3)}")
+        for _ in range(150)
+    ]
+    rng.shuffle(events)
+    projection = SessionProjection()
+    for i in range(0, len(events), 17):  # late, out of order, in uneven batches
+        append(db_settings, events[i:i + 17])
+        wait_readable(db_settings)
+        project_until_caught_up(db_settings, [projection])
+    incremental = _sessions(db_settings)
+    with connect(db_settings) as conn:
+        rebuild(conn, projection)
+    assert _sessions(db_settings) == incremental
+    assert sorted((s[0], s[3], s[4], s[8]) for s in incremental) == _reference_sessions(events)

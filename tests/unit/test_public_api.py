@@ -96,6 +96,7 @@ PINNED: dict[str, list[str]] = {
         "LOG_TABLES",
         "LogEvent",
         "READABLE_SQL",
+        "SESSION_GAP",
         "after_below_horizon_sql",
         "count_through",
         "count_through_sql",
@@ -111,6 +112,7 @@ PINNED: dict[str, list[str]] = {
         "read_after_sql",
         "read_batch",
         "read_through",
+        "sessionized_sql",
         "subject_of",
     ],
     "devstack": [

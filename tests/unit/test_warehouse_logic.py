@@ -414,6 +414,32 @@ def test_partial_windows_are_flagged(tmp_path: Path) -> None:
     assert cells[(week0, (last_week - week0).days // 7)]  # the last week is cut off
 
 
+def test_session_lengths_split_a_client_session_at_30_minutes_of_silence(
+    tmp_path: Path,
+) -> None:
+    from warehouse.jobs.sql import SESSION_LENGTHS
+
+    h = History()
+    for minutes in (0, 10, 40, 190, 195):  # gaps 10, 30 (not over), 150, 5 minutes
+        h.add("playback.heartbeat", at=T0 + timedelta(minutes=minutes), session_id="device",
+              content_id="c1", playback_position=1.0)
+    h.add("content.generated", at=T0 + timedelta(minutes=100), session_id="device",
+          content_id="c1")  # the system's, not the learner's: no activity
+    con = catalog.open(Settings(warehouse={"dir": h.write(tmp_path).root}))
+    try:
+        lengths = con.sql(SESSION_LENGTHS).pl()
+        fallback = con.sql("SELECT session_id, events FROM sessions ORDER BY 1").pl()
+    finally:
+        con.close()
+    assert lengths["session_id"].to_list() == ["device:1", "device:2"]
+    assert lengths["client_session_id"].to_list() == ["device", "device"]
+    assert lengths["length_seconds"].to_list() == [2400, 300]
+    assert lengths["events"].to_list() == [3, 2]
+    # The catalog's fallback `sessions` (before read models are exported) splits the same way.
+    assert fallback["session_id"].to_list() == ["device:1", "device:2"]
+    assert fallback["events"].to_list() == [3, 2]
+
+
 def test_rasch_recovers_simulated_difficulties() -> None:
     rng = np.random.default_rng(5)
     theta, b = rng.normal(0, 1, 300), rng.normal(0, 1, 25)

@@ -5,7 +5,7 @@ very same aggregation text runs in both and their results can be compared."""
 
 from __future__ import annotations
 
-from learnstream.log import earliest_identifications_sql
+from learnstream.log import earliest_identifications_sql, sessionized_sql
 from warehouse.columns import BEHAVIOR, CATALOG, LIKES
 
 #: The kernel's identity rule (``learnstream.log.identity``): each session's earliest
@@ -222,18 +222,22 @@ GROUP BY f.cohort_week, week_offset, s.cohort_size, partial
 ORDER BY f.cohort_week, week_offset
 """
 
-#: One row per session: when it started and ended, how many events.
+#: One row per session (the kernel's inactivity rule, ``learnstream.log.sessions``: a client
+#: session id is split where its events fall silent for over 30 minutes): when it started
+#: and ended, how many learner-facing events.
 SESSION_LENGTHS = """
-SELECT session_id,
-       max(learner_id) AS learner_id,
-       min(occurred_at) AS started_at,
-       max(occurred_at) AS ended_at,
-       epoch(max(occurred_at)) - epoch(min(occurred_at)) AS length_seconds,
+SELECT v.session_id || ':' || CAST(v.visit AS VARCHAR) AS session_id,
+       v.session_id AS client_session_id,
+       max(v.learner_id) AS learner_id,
+       min(v.occurred_at) AS started_at,
+       max(v.occurred_at) AS ended_at,
+       epoch(max(v.occurred_at)) - epoch(min(v.occurred_at)) AS length_seconds,
        count(*) AS events
-FROM events
-WHERE family <> 'catalog_events' OR event_type = 'preferences.updated'
-GROUP BY session_id
-ORDER BY session_id
+FROM (""" + sessionized_sql(
+    "SELECT * FROM events WHERE family <> '" + CATALOG + "' OR event_type = 'preferences.updated'"
+) + """) AS v
+GROUP BY v.session_id, v.visit
+ORDER BY v.session_id, v.visit
 """
 
 #: Session length histogram over fixed buckets (seconds); the last bucket is open.
