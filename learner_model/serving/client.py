@@ -21,7 +21,7 @@ from learner_model.errors import StateUnavailable
 from learner_model.model.state import LearnerState, ModelParams, view
 from learner_model.queries import READ_CHECKPOINT, READ_STATES
 from learner_model.store import load_current_params
-from learnstream.contracts import MAX_IDENTIFIER_LENGTH
+from learnstream.contracts import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from learnstream.db import libpq_url
 from learnstream.settings import Settings
 
@@ -35,7 +35,7 @@ MAX_BATCH = 1000
 #: ``MAX_IDENTIFIER_LENGTH`` characters), without control characters (U+0000-U+001F,
 #: U+007F-U+009F). PostgreSQL text cannot hold U+0000 at all, so such an id would fail in
 #: the driver instead of reading as an unknown learner; no real id contains the others.
-LEARNER_ID_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+LEARNER_ID_PATTERN = IDENTIFIER_PATTERN  # the contracts' rule: what is sent can be read
 LearnerId = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=LEARNER_ID_PATTERN),

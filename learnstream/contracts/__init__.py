@@ -48,6 +48,7 @@ from learnstream.contracts.codec import (
     encode_event,
 )
 from learnstream.contracts.envelope import (
+    IDENTIFIER_PATTERN,
     MAX_IDENTIFIER_LENGTH,
     Envelope,
     EventContext,
@@ -81,6 +82,7 @@ __all__ = [
     "EVENT_ADAPTER",
     "EVENT_TOPICS",
     "EVENT_TYPES",
+    "IDENTIFIER_PATTERN",
     "MAX_IDENTIFIER_LENGTH",
     "AssessmentSubmitted",
     "AssessmentSubmittedPayload",

@@ -13,7 +13,10 @@ Identifier = str
 #: The longest identifier (session, learner, content, ...) an event may carry; readers of
 #: ids (the state API) check against the same bound.
 MAX_IDENTIFIER_LENGTH = 255
-IDENTIFIER = Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH)
+#: No control characters (U+0000-U+001F, U+007F-U+009F) in an identifier: no real id holds
+#: one, PostgreSQL cannot store U+0000, and the state API could not look such a learner up.
+IDENTIFIER_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+IDENTIFIER = Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)
 
 
 class Payload(BaseModel):
@@ -54,9 +57,11 @@ class Envelope(BaseModel):
     occurred_at: AwareDatetime = Field(description="Client clock, RFC 3339 with offset.")
     session_id: Identifier = IDENTIFIER
     learner_id: Identifier | None = Field(
-        default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH
+        default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN
     )
-    content_id: Identifier | None = Field(default=None, min_length=1, max_length=255)
+    content_id: Identifier | None = Field(
+        default=None, min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN
+    )
     payload: Payload
     context: EventContext = Field(default_factory=EventContext)
 

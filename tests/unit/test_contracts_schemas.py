@@ -121,6 +121,9 @@ def _hostile_documents() -> list[tuple[str, bytes]]:
         "unknown_payload_field": {**started, "payload": {**started["payload"], "colour": "red"}},
         "empty_session": {**started, "session_id": ""},
         "long_learner_id": {**started, "learner_id": "x" * 256},
+        "tab_in_learner_id": {**started, "learner_id": "a\tb"},
+        "escape_in_session_id": {**started, "session_id": "s\u001b[31m"},
+        "c1_control_in_content_id": {**started, "content_id": "c\u0085"},
         "bad_enum": {**started, "payload": {**started["payload"], "content_characteristics": {
             **started["payload"].get("content_characteristics", {}), "format": "opera"}}},
         "schema_version_zero": {**started, "schema_version": 0},

@@ -53,6 +53,7 @@ PINNED: dict[str, list[str]] = {
         "GenerationState",
         "GenerationStatusChanged",
         "GenerationStatusPayload",
+        "IDENTIFIER_PATTERN",
         "LearnerIdentified",
         "LearnerIdentifiedPayload",
         "LessonCompleted",
