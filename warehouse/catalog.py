@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from learnstream.log import sessionized_sql
 from learnstream.settings import Settings, load_settings
-from warehouse.columns import CATALOG, EVENTS_SCHEMA
+from warehouse.columns import CATALOG, EVENTS_SCHEMA, LEARNING
 from warehouse.layout import WarehouseLayout
 
 _DUCK_TYPES: dict[pa.DataType, str] = {
@@ -53,7 +53,8 @@ DERIVED_VIEWS: dict[str, str] = {
                max(score) FILTER (WHERE event_type = 'lesson.completed') AS best_score,
                COALESCE(sum(time_spent_delta), 0) AS time_spent_seconds
         FROM events
-        WHERE family = 'learning_events' AND lesson_id IS NOT NULL AND learner_id IS NOT NULL
+        WHERE family = '""" + LEARNING + """' AND lesson_id IS NOT NULL
+          AND learner_id IS NOT NULL
         GROUP BY learner_id, lesson_id""",
     "learners": """
         SELECT learner_id, min(occurred_at) AS first_seen, max(occurred_at) AS last_seen,
