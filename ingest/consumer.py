@@ -14,7 +14,7 @@ from typing import Annotated, Any, Protocol, Union
 
 import anyio
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.publisher.usecase import DefaultPublisher
@@ -25,7 +25,7 @@ from pydantic import Field, PlainValidator
 from ingest.appender import AppendResult, DeadLetter
 from ingest.backoff import Backoff
 from ingest.batch import ConsumedMessage, DecodedBatch, DecodeRules, decode_batch, logical_topic
-from ingest.dead_letters import DeadLetterMessage
+from ingest.dead_letters import KEY_CAP_BYTES, DeadLetterMessage
 from ingest.errors import ConsumerFailed, IngestInterrupted
 from ingest.log_writer import LogWriter
 from ingest.rows import SourceOffset
@@ -96,6 +96,10 @@ def _faststream_logger() -> logging.Logger:
     if not any(isinstance(f, _TopicsExistFilter) for f in logger.filters):
         logger.addFilter(_TopicsExistFilter())
     return logger
+
+
+#: Publish errors that no retry can cure (see ``_publish_dead_letters``).
+UNCURABLE_PUBLISH_ERRORS = (MessageSizeTooLargeError, RecordListTooLargeError)
 
 
 def consumer_group_for(settings: Settings, topic: Topic) -> str:
@@ -255,14 +259,27 @@ class IngestConsumer:
 
     async def _publish_dead_letters(self, dead_letters: list[DeadLetter]) -> None:
         for dead in dead_letters:
-            body = DeadLetterMessage.from_dead_letter(dead).model_dump_json().encode()
+            message = DeadLetterMessage.from_dead_letter(dead)
+            body = message.model_dump_json().encode()
+            key = None if dead.key is None else dead.key[:KEY_CAP_BYTES]
             for delay in self._backoff.delays():
                 try:
                     await self.dead_letter_publisher.publish(
-                        body, key=dead.key, headers={"content-type": "application/json"}
+                        body, key=key, headers={"content-type": "application/json"}
                     )
                     break
                 except KafkaError as exc:
+                    if isinstance(exc, UNCURABLE_PUBLISH_ERRORS):
+                        # Retrying cannot cure a record the producer or broker refuses for its
+                        # size: the dead letter is already durable in log.dead_letters, so the
+                        # topic copy is given up rather than stalling the partition forever.
+                        # (Not every non-"retriable" error: a broker outage raises
+                        # KafkaTimeoutError, and that is retried.)
+                        log.error("dead-letter publish impossible; kept in the table only",
+                                  extra={"error": repr(exc), "source_offset": dead.source.offset,
+                                         "source_topic": dead.source.topic})
+                        self.summary.dead_letters_unpublished += 1
+                        break
                     log.warning("dead-letter publish failed; retrying",
                                 extra={"error": str(exc), "retry_in_s": delay})
                 if self.abandon.is_set():

@@ -27,6 +27,9 @@ class IngestSummary:
         default_factory=lambda: {topic: TopicTotals() for topic in EVENT_TOPICS}
     )
     dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+    #: Dead letters kept in the table but not published to the topic (the broker refused the
+    #: record for good; see ingest/consumer.py).
+    dead_letters_unpublished: int = 0
     started_at: float = field(default_factory=time.monotonic)
     last_message_at: float = field(default_factory=time.monotonic)
 

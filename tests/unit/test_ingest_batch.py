@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import itertools
 from datetime import timedelta
 
@@ -74,3 +75,23 @@ def test_dead_letter_message_carries_the_exact_bytes() -> None:
 def test_backoff_grows_then_stays_at_the_cap() -> None:
     delays = list(itertools.islice(Backoff(initial=0.5, maximum=3.0).delays(), 6))
     assert delays == [0.5, 1.0, 2.0, 3.0, 3.0, 3.0]
+
+
+def test_dead_letter_message_is_bounded_whatever_the_refused_message() -> None:
+    from ingest.dead_letters import DETAIL_CAP_CHARS, KEY_CAP_BYTES, RAW_CAP_BYTES
+
+    raw = b'{"padding": "' + b"x" * 900_000 + b'"}'
+    messages = [_message(Topic.BEHAVIOR, raw, 7, key=b"k" * 5000)]
+    (dead,) = decode_batch(messages, RULES).dead_letters
+    assert dead.raw == raw  # the table keeps everything
+    message = DeadLetterMessage.from_dead_letter(dataclasses.replace(dead, detail="d" * 10_000))
+    body = message.model_dump_json().encode()
+    assert len(body) < 2 * RAW_CAP_BYTES  # base64 of the cap, plus the envelope
+    assert message.raw_truncated and message.raw_size == len(raw)
+    assert message.raw() == raw[:RAW_CAP_BYTES]
+    assert len(base64.b64decode(message.key_base64 or "")) == KEY_CAP_BYTES
+    assert len(message.detail) == DETAIL_CAP_CHARS
+    small = DeadLetterMessage.from_dead_letter(
+        decode_batch([_message(Topic.BEHAVIOR, b"nope", 8)], RULES).dead_letters[0]
+    )
+    assert not small.raw_truncated and small.raw() == b"nope"
