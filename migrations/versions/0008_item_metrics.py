@@ -20,10 +20,13 @@ down_revision = "0007_dead_letter_replays"
 branch_labels = None
 depends_on = None
 
-CONTENT_METRICS = """
+
+def _content_metrics(content_id: str, join: str) -> str:
+    """The recommender's view; only its key and its join changed in this revision."""
+    return f"""
 CREATE VIEW warehouse.content_metrics AS
 SELECT
-    e.content_id,
+    {content_id} AS content_id,
     e.format, e.genre, e.topic, e.difficulty,
     e.starts, e.completion_rate, e.avg_listen_through_pct, e.skip_rate, e.replay_rate,
     e.like_rate, e.time_spent_seconds,
@@ -31,8 +34,13 @@ SELECT
     d.declared_difficulty_score, d.calibrated_difficulty, d.difficulty_score,
     d.difficulty_mismatch, d.outcomes AS difficulty_outcomes
 FROM warehouse.content_engagement e
-LEFT JOIN warehouse.content_difficulty d USING (content_id)
+{join} warehouse.content_difficulty d USING (content_id)
 """
+
+
+CONTENT_METRICS = _content_metrics("e.content_id", "LEFT JOIN")
+OLD_CONTENT_METRICS = _content_metrics("COALESCE(e.content_id, d.content_id)", "FULL OUTER JOIN")
+
 
 ITEM_METRICS = """
 CREATE VIEW warehouse.item_metrics AS
@@ -44,21 +52,6 @@ SELECT
 FROM warehouse.content_difficulty d
 LEFT JOIN warehouse.content_engagement e USING (content_id)
 """
-
-OLD_CONTENT_METRICS = """
-CREATE VIEW warehouse.content_metrics AS
-SELECT
-    COALESCE(e.content_id, d.content_id) AS content_id,
-    e.format, e.genre, e.topic, e.difficulty,
-    e.starts, e.completion_rate, e.avg_listen_through_pct, e.skip_rate, e.replay_rate,
-    e.like_rate, e.time_spent_seconds,
-    e.engagement_score AS quality_score,
-    d.declared_difficulty_score, d.calibrated_difficulty, d.difficulty_score,
-    d.difficulty_mismatch, d.outcomes AS difficulty_outcomes
-FROM warehouse.content_engagement e
-FULL OUTER JOIN warehouse.content_difficulty d USING (content_id)
-"""
-
 
 def upgrade() -> None:
     op.execute("DROP VIEW warehouse.content_metrics")
