@@ -1,42 +1,35 @@
 """The ``learnstream`` command: the composition root. Each stage registers its own commands
 here and receives what it needs from outside its stage (the development stack, the Kafka
 sink, the running projections) as arguments, so no stage imports another stage's later
-neighbour or the app. Heavy imports happen inside the commands so ``--help`` stays fast.
+neighbour or the app.
+
+Stages load when they are used: the root knows each stage's verbs and their one-line help
+(:data:`STAGES`, a test pins them to what the stages register) and imports a stage only when
+one of its verbs runs or its help is asked (:meth:`RootGroup.get_command`), so
+``learnstream --help`` imports none of them. Heavy imports happen inside the commands.
 
 Errors end here, in one place (:class:`RootGroup`), for every verb: the verbs raise (a
 usage error of the command line, or a kind of :mod:`learnstream.errors`) and the root
 prints one line on stderr saying what is wrong and what to do, and exits 2 for a usage
 error, 1 for anything else (the database or Kafka unreachable, the stack not starting, ...).
-``--debug`` adds the traceback."""
+``--debug`` adds the traceback. The stages' own kinds of error are named, not imported, so
+handling them loads no stage."""
 
 from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+import typer.main
+from typer import _click  # typer's own (vendored) click: its Context and Command classes
+from typer.core import TyperCommand, TyperGroup
 
-import ingest.cli
-import learner_model.cli
-import projections.cli
-import simulator.cli
-import warehouse.cli
 from app.wiring import kafka_sink, running_projections, start_services
-from devstack.cli import app as stack_app
-from devstack.errors import StackError
-from learner_model.errors import DatasetFormatError, StateUnavailable, UnknownLearner
-from learnstream.errors import (
-    BrokerUnavailable,
-    ConfigurationError,
-    DatabaseUnavailable,
-    LearnstreamError,
-    Unhealthy,
-)
-from projections.errors import UnknownProjection
-from warehouse.errors import TransportUnavailable, UnknownJob, WarehouseEmpty
+from learnstream.errors import LearnstreamError
 
 #: Exit status of a command called wrongly (typer's and click's own convention).
 USAGE_ERROR = 2
@@ -51,26 +44,38 @@ _DEBUG = "rerun with --debug for the traceback"
 
 #: Per kind of error in the one tree (:mod:`learnstream.errors`), most specific first: the
 #: exit status, what the error is called for the user and what to do about it (left out
-#: where the error's own message says it already).
-ADVICE: tuple[tuple[type[LearnstreamError], int, str, str], ...] = (
-    (UnknownProjection, USAGE_ERROR, "", "`learnstream projections list` shows the names"),
-    (UnknownJob, USAGE_ERROR, "", "`learnstream jobs run --help` lists the jobs"),
-    (UnknownLearner, FAILED, "", "check the id (events reach the log through "
-     "`learnstream ingest`)"),
-    (DatabaseUnavailable, FAILED, "PostgreSQL is unreachable", _DATABASE),
-    (StateUnavailable, FAILED, "the learner state store is unreachable", _DATABASE),
-    (BrokerUnavailable, FAILED, "Kafka is unreachable", _KAFKA),
-    (StackError, FAILED, "the local stack failed",
+#: where the error's own message says it already). A kind is named by its module and class
+#: (a test checks each name is a class of the tree) so that the root imports no stage.
+ADVICE: tuple[tuple[str, int, str, str], ...] = (
+    ("projections.errors.UnknownProjection", USAGE_ERROR, "",
+     "`learnstream projections list` shows the names"),
+    ("warehouse.errors.UnknownJob", USAGE_ERROR, "",
+     "`learnstream jobs run --help` lists the jobs"),
+    ("learner_model.errors.UnknownLearner", FAILED, "",
+     "check the id (events reach the log through `learnstream ingest`)"),
+    ("learnstream.errors.DatabaseUnavailable", FAILED, "PostgreSQL is unreachable", _DATABASE),
+    ("learner_model.errors.StateUnavailable", FAILED, "the learner state store is unreachable",
+     _DATABASE),
+    ("learnstream.errors.BrokerUnavailable", FAILED, "Kafka is unreachable", _KAFKA),
+    ("devstack.errors.StackError", FAILED, "the local stack failed",
      "`learnstream stack status` shows what runs and where the logs are"),
-    (ConfigurationError, FAILED, "the settings are invalid",
+    ("learnstream.errors.ConfigurationError", FAILED, "the settings are invalid",
      "fix the LEARNSTREAM_* variables (docs/operations.md lists them)"),
-    (Unhealthy, FAILED, "unhealthy", ""),
-    (WarehouseEmpty, FAILED, "", "run `learnstream export` first"),
-    (TransportUnavailable, FAILED, "", "choose another --transport or install its package"),
-    (DatasetFormatError, FAILED, "the dataset file is not in the expected format",
+    ("learnstream.errors.Unhealthy", FAILED, "unhealthy", ""),
+    ("warehouse.errors.WarehouseEmpty", FAILED, "", "run `learnstream export` first"),
+    ("warehouse.errors.TransportUnavailable", FAILED, "",
+     "choose another --transport or install its package"),
+    ("learner_model.errors.DatasetFormatError", FAILED,
+     "the dataset file is not in the expected format",
      "it needs tab-separated columns user_id item_id timestamp correct skill_id"),
-    (LearnstreamError, FAILED, "", _DEBUG),
+    ("learnstream.errors.LearnstreamError", FAILED, "", _DEBUG),
 )
+
+
+def kinds(error: BaseException) -> set[str]:
+    """The dotted names of ``error``'s class and every class it derives from."""
+    return {f"{cls.__module__}.{cls.__qualname__}" for cls in type(error).__mro__}
+
 
 #: Longest message printed whole on its one line; longer ones (a server log's tail) are cut
 #: to their first line, and --debug shows them whole.
@@ -98,8 +103,9 @@ def explain_failure(error: BaseException, command: str = "learnstream") -> tuple
         return FAILED, "aborted"
     what = one_line(str(error)).rstrip(".")
     if isinstance(error, LearnstreamError):
+        names = kinds(error)
         for kind, status, name, todo in ADVICE:
-            if isinstance(error, kind):
+            if kind in names:
                 what = what or type(error).__name__
                 advice = "" if todo in what else f"; {todo}"
                 return status, f"{f'{name}: ' if name else ''}{what}{advice}"
@@ -109,11 +115,14 @@ def explain_failure(error: BaseException, command: str = "learnstream") -> tuple
                     f"{_DEBUG} (this is a bug: please report it)")
 
 
-def _command_path(group: typer.core.TyperGroup, args: Sequence[str]) -> str:
+def _command_path(group: TyperGroup, args: Sequence[str]) -> str:
     # Some parser errors carry no context; the verb is found from the words instead.
-    path, command = ["learnstream"], group
+    path: list[str] = ["learnstream"]
+    command: _click.Command = group
     for word in args:
-        sub = getattr(command, "commands", {}).get(word)
+        sub = None
+        if isinstance(command, TyperGroup):
+            sub = command.get_command(_click.Context(command), word)
         if word.startswith("-") and sub is None:
             continue
         if sub is None:
@@ -129,9 +138,122 @@ def _is_help(error: BaseException) -> bool:
     return type(error).__name__ == "NoArgsIsHelpError"
 
 
+@dataclass(frozen=True)
+class Stage:
+    """A stage as the root sees it before importing it: its verbs (the root's subcommands
+    it adds) with the one line ``learnstream --help`` shows for each, and ``register``,
+    which imports the stage and adds its commands to the Typer app it is given."""
+
+    verbs: Mapping[str, str]
+    register: Callable[[typer.Typer], None]
+
+
+def _register_stack(target: typer.Typer) -> None:
+    from devstack.cli import app as stack_app
+
+    target.add_typer(stack_app, name="stack", help=_STACK_HELP)
+
+
+def _register_ingest(target: typer.Typer) -> None:
+    import ingest.cli
+
+    ingest.cli.register(target, start_services=start_services)
+
+
+def _register_simulator(target: typer.Typer) -> None:
+    import simulator.cli
+
+    simulator.cli.register(target, kafka_sink=kafka_sink)
+
+
+def _register_projections(target: typer.Typer) -> None:
+    import projections.cli
+
+    projections.cli.register(target, running=running_projections)
+
+
+def _register_learner_model(target: typer.Typer) -> None:
+    import learner_model.cli
+
+    learner_model.cli.register(target)
+
+
+def _register_warehouse(target: typer.Typer) -> None:
+    import warehouse.cli
+
+    warehouse.cli.register(target)
+
+
+_STACK_HELP = "Start, stop and inspect the local Kafka + PostgreSQL."
+
+#: Every stage's verbs, in the order ``learnstream --help`` lists them (after the root's own
+#: verbs). tests/unit/test_cli_startup.py fails when one differs from what the stage registers.
+STAGES: dict[str, Stage] = {
+    "ingest": Stage({
+        "ingest": "Consume the event topics into the append-only log (exactly once in effect).",
+        "dead-letters": "Inspect and replay refused messages.",
+    }, _register_ingest),
+    "simulator": Stage({
+        "simulate": "Generate realistic, seeded learner behaviour plus its hidden ground truth.",
+    }, _register_simulator),
+    "projections": Stage({
+        "project": "Run every projection continuously (woken by NOTIFY, polling as a fallback).",
+        "status": "Per projection: checkpoint, lag in events and seconds, last error.",
+        "projections": "Read models: list and rebuild.",
+    }, _register_projections),
+    "learner_model": Stage({
+        "serve": "Serve the read-only learner-state API (OpenAPI at /docs).",
+        "model": "Learner model: batch refit and benchmark.",
+        "learner": "Inspect learner state.",
+    }, _register_learner_model),
+    "warehouse": Stage({
+        "export": "Export new log rows (exactly once) and the read models to the Parquet "
+                  "warehouse.",
+        "report": "Render the key plots to PNG and an HTML page (matplotlib, Agg).",
+        "jobs": "Warehouse jobs (engagement, difficulty).",
+    }, _register_warehouse),
+    "devstack": Stage({"stack": _STACK_HELP}, _register_stack),
+}
+
+#: verb -> the stage that registers it.
+STAGE_OF: dict[str, str] = {verb: name for name, stage in STAGES.items() for verb in stage.verbs}
+
+
 class RootGroup(TyperGroup):
-    """The root command: runs the verb, then turns whatever ended it into an exit status
-    and at most one line on stderr (plus the traceback with ``--debug``)."""
+    """The root command: loads a stage when one of its verbs is asked for, runs the verb,
+    then turns whatever ended it into an exit status and at most one line on stderr (plus
+    the traceback with ``--debug``)."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self._listing = False
+
+    def load(self, stage: str) -> None:
+        """Import ``stage`` and add the commands it registers (idempotent)."""
+        if all(verb in self.commands for verb in STAGES[stage].verbs):
+            return
+        scratch = typer.Typer()
+        STAGES[stage].register(scratch)
+        self.commands.update(typer.main.get_group(scratch).commands)
+
+    def list_commands(self, ctx: _click.Context) -> list[str]:
+        own = [name for name in self.commands if name not in STAGE_OF]
+        return [*own, *STAGE_OF]
+
+    def get_command(self, ctx: _click.Context, cmd_name: str) -> _click.Command | None:
+        stage = STAGE_OF.get(cmd_name)
+        if stage is not None and cmd_name not in self.commands:
+            if self._listing:  # the root's own help: a stand-in with the verb's one line
+                return TyperCommand(name=cmd_name, help=STAGES[stage].verbs[cmd_name])
+            self.load(stage)
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def main(
         self,
@@ -187,7 +309,6 @@ def root(
         ctx.obj["debug"] = debug
 
 
-app.add_typer(stack_app, name="stack", help="Start, stop and inspect the local Kafka + PostgreSQL.")
 contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 
@@ -279,13 +400,6 @@ def contracts_export(
     documents["asyncapi.json"] = asyncapi_document()
     paths = write_documents(documents, Path(out) if out else SCHEMA_DIR)
     Console().print(f"wrote {len(paths)} documents to {paths[0].parent}")
-
-
-ingest.cli.register(app, start_services=start_services)
-simulator.cli.register(app, kafka_sink=kafka_sink)
-projections.cli.register(app, running=running_projections)
-learner_model.cli.register(app)
-warehouse.cli.register(app)
 
 
 def main() -> None:

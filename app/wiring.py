@@ -4,11 +4,13 @@ here so no stage imports its later neighbours or the development stack."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from learnstream.contracts import Envelope
-from learnstream.settings import Settings
-from projections.projection import Projection
-from simulator.sinks import EventSink
+if TYPE_CHECKING:  # annotations only: ``import app.cli`` must not load the stages
+    from learnstream.contracts import Envelope
+    from learnstream.settings import Settings
+    from projections.projection import Projection
+    from simulator.sinks import EventSink
 
 
 def start_services(settings: Settings) -> None:
@@ -30,6 +32,8 @@ def kafka_sink(settings: Settings) -> EventSink:
 
 
 def running_projections() -> list[Projection]:
+    """The projector's set (:func:`app.projections.running_projections`), imported when
+    asked for: it loads the projections and learner-model stages."""
     from app.projections import running_projections as composed
 
     return composed()

@@ -50,11 +50,13 @@ BAD_CALLS: dict[str, list[str]] = {
 }
 
 
-def _verbs(command: typer.core.TyperGroup | object, prefix: str = "") -> list[str]:
-    sub = getattr(command, "commands", None)
-    if sub is None:
+def _verbs(command: object, prefix: str = "") -> list[str]:
+    # Through the group's own lookup: the root loads a stage when one of its verbs is asked.
+    if not isinstance(command, typer.core.TyperGroup):
         return [prefix.strip()]
-    return [v for name, c in sub.items() for v in _verbs(c, f"{prefix} {name}")]
+    ctx = typer.Context(command)
+    return [v for name in command.list_commands(ctx)
+            for v in _verbs(command.get_command(ctx, name), f"{prefix} {name}")]
 
 
 @pytest.fixture
