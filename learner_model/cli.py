@@ -85,18 +85,22 @@ def evaluate(
 
 def serve(
     host: str | None = typer.Option(None, help="Default: settings.learner_model.serve_host."),
-    port: int | None = typer.Option(None, help="Default: settings.learner_model.serve_port."),
+    port: int | None = typer.Option(
+        None, min=0, max=65535, help="Default: settings.learner_model.serve_port; 0: any free port."
+    ),
 ) -> None:
     """Serve the read-only learner-state API (OpenAPI at /docs)."""
-    import uvicorn
-
-    from learner_model.serving.service import create_app
+    from learner_model.serving.service import bind, run
     from learnstream.settings import load_settings
 
     settings = load_settings()
     part = settings.learner_model
-    uvicorn.run(create_app(settings), host=host or part.serve_host, port=port or part.serve_port,
-                log_level="warning", access_log=False)
+    sock = bind(host or part.serve_host, part.serve_port if port is None else port)
+
+    def listening(url: str) -> None:
+        print(f"listening on {url} (OpenAPI at {url}/docs)", flush=True)
+
+    run(settings, sock, listening)
 
 
 @learner_app.command("explain")

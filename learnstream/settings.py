@@ -79,7 +79,10 @@ class LearnerModelSettings(_Part):
     """The learner-state API and the model evaluation datasets."""
 
     serve_host: str = Field(default="127.0.0.1", description="State API listen address.")
-    serve_port: int = Field(default=8088, description="State API port.")
+    serve_port: int = Field(default=8088, description="State API port (0: any free port).")
+    access_log: bool = Field(
+        default=True, description="Log one line per request of the state API on stdout."
+    )
     datasets_dir: Path = Field(
         default=DEFAULT_DATASETS_DIR,
         description="Folder holding kt/assistments09 and kt/statics (model evaluation).",

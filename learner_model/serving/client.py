@@ -112,6 +112,9 @@ class LearnerStateClient:
                         found[i] = prior_response(i, params, as_of)
         except psycopg.OperationalError as exc:
             raise StateUnavailable(str(exc)) from exc
+        except psycopg.errors.UndefinedTable as exc:  # a database never migrated
+            raise StateUnavailable(f"{exc.diag.message_primary}: run `learnstream migrate`"
+                                   ) from exc
         return [found[i] for i in learner_ids]
 
     def _params(self, conn: psycopg.Connection[Any]) -> ModelParams:

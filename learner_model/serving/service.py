@@ -1,12 +1,18 @@
-"""``learnstream serve``: the read-only HTTP state API (FastAPI; OpenAPI at /docs)."""
+"""``learnstream serve``: the read-only HTTP state API (FastAPI; OpenAPI at /docs, its Swagger
+UI and ReDoc pages served from the installed ``fastapi-offline`` package, not a CDN, so they
+work on a machine without internet)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import uvicorn
 from fastapi import FastAPI, HTTPException, Path, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from learner_model.errors import StateUnavailable
@@ -37,7 +43,13 @@ class BatchResponse(BaseModel):
     states: list[LearnerStateResponse]
 
 
-def _unavailable() -> HTTPException:
+#: uvicorn's error logger: its handler is the one configured for the server's own lines.
+_log = logging.getLogger("uvicorn.error")
+
+
+def _unavailable(cause: StateUnavailable) -> HTTPException:
+    # The client gets a generic 503; the operator gets why (e.g. "run `learnstream migrate`").
+    _log.warning("503: learner state store unavailable: %s", cause)
     return HTTPException(503, "learner state store unavailable",
                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
@@ -56,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await holder.pop("client").close()
 
-    app = FastAPI(title="Learnstream learner state", version="1", lifespan=lifespan,
+    app = FastAPIOffline(title="Learnstream learner state", version="1", lifespan=lifespan,
                   description="Read-only learner-model state for the recommender. Unknown "
                   "learners get the population prior with cold_start=true. A learner id has "
                   "1 to 255 characters and no control characters (else 422).")
@@ -70,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             state = await holder["client"].get(learner_id)
         except StateUnavailable as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         return Response(content=state.model_dump_json(), media_type=JSON)
 
     @app.post("/v1/learners/states", response_model=BatchResponse,
@@ -80,7 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             states = await holder["client"].get_many(body.learner_ids)
         except StateUnavailable as exc:
-            raise _unavailable() from exc
+            raise _unavailable(exc) from exc
         batch = BatchResponse(states=states)
         return Response(content=batch.model_dump_json(), media_type=JSON)
 
@@ -90,3 +102,72 @@ def create_app(settings: Settings) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+#: uvicorn's own lines (startup banners) are left out; errors stay. The access log, when on,
+#: is one line per request on stdout with the time, the client, the request and the status.
+def _log_config(access_log: bool) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "default": {"()": "uvicorn.logging.DefaultFormatter",
+                        "fmt": "%(levelprefix)s %(message)s"},
+            "access": {"()": "uvicorn.logging.AccessFormatter", "use_colors": False,
+                       "fmt": '%(asctime)s %(client_addr)s "%(request_line)s" %(status_code)s'},
+        },
+        "handlers": {
+            "default": {"formatter": "default", "class": "logging.StreamHandler",
+                        "stream": "ext://sys.stderr"},
+            "access": {"formatter": "access", "class": "logging.StreamHandler",
+                       "stream": "ext://sys.stdout"},
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": "WARNING", "propagate": False},
+            "uvicorn.error": {"level": "WARNING"},
+            "uvicorn.access": {"handlers": ["access"], "propagate": False,
+                               "level": "INFO" if access_log else "WARNING"},
+        },
+    }
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (port 0: any free one). Bound here rather than by
+    uvicorn, which logs a failure and exits: a taken port or a bad address is an ``OSError``
+    the CLI turns into its one line."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    """``http://host:port`` of a bound socket (IPv6 hosts in brackets)."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, saying where it listens once it accepts connections."""
+
+    def __init__(self, config: uvicorn.Config, on_listening: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_listening = on_listening
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if not self.should_exit:
+            self._on_listening()
+
+
+def run(settings: Settings, sock: socket.socket, on_listening: Callable[[str], None]) -> None:
+    """Serve on ``sock`` until interrupted; ``on_listening`` gets the URL once the app has
+    started and the socket accepts connections."""
+    config = uvicorn.Config(create_app(settings), log_config=_log_config(
+        settings.learner_model.access_log), access_log=settings.learner_model.access_log)
+    _Server(config, lambda: on_listening(url_of(sock))).run(sockets=[sock])

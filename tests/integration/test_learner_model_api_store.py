@@ -4,7 +4,14 @@ client returns (known and cold-start learners), as the read-only role, and HTTP 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +29,7 @@ from learnstream.contracts import AssessmentSubmitted, AssessmentSubmittedPayloa
 from learnstream.db import connect
 from learnstream.settings import Settings
 from projections.runner import project_until_caught_up
+from testing.ingest import REPO_ROOT
 from tests.integration.projection_support import append
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -97,6 +105,74 @@ def test_http_serves_the_same_states(served: Settings) -> None:
     assert LearnerStateResponse.model_validate(one.json()) == a1
     assert [LearnerStateResponse.model_validate(s) for s in batch.json()["states"]] == [
         a1, nobody, a1]
+
+
+def _serve(settings: Settings, **env: str) -> subprocess.Popen[str]:
+    environ = dict(os.environ, LEARNSTREAM_DATABASE_URL=settings.resolved_database_url,
+                   LEARNSTREAM_KAFKA_BOOTSTRAP=settings.resolved_kafka_bootstrap, **env)
+    return subprocess.Popen(
+        [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", "0"],
+        env=environ, cwd=REPO_ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def _listening_url(proc: subprocess.Popen[str]) -> str:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # the first line: the server prints it once it accepts
+    match = re.fullmatch(r"listening on (http://127\.0\.0\.1:\d+) \(OpenAPI at \1/docs\)\n", line)
+    assert match, (line, proc.stderr.read() if proc.poll() is not None and proc.stderr else "")
+    return match.group(1)
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C sends: uvicorn shuts down, then re-raises it
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode in (0, 128 + signal.SIGINT, -signal.SIGINT), err
+    assert "Traceback" not in err, err
+    return out, err
+
+
+def test_serve_says_where_it_listens_and_logs_each_request(served: Settings) -> None:
+    proc = _serve(served)
+    try:
+        url = _listening_url(proc)
+        with urllib.request.urlopen(f"{url}/v1/learners/a1/state", timeout=10) as resp:
+            state = LearnerStateResponse.model_validate_json(resp.read())
+        with urllib.request.urlopen(f"{url}/docs", timeout=10) as resp:
+            assert b"swagger-ui-bundle.js" in resp.read()
+    finally:
+        out, err = _stop(proc)
+    assert state.learner_id == "a1" and not state.cold_start
+    assert re.search(r'"GET /v1/learners/a1/state HTTP/1.1" 200', out), out
+    assert re.search(r'"GET /docs HTTP/1.1" 200', out), out
+    assert "Traceback" not in err and "Uvicorn running" not in out + err
+
+
+def test_serve_without_the_access_log_prints_only_where_it_listens(served: Settings) -> None:
+    proc = _serve(served, LEARNSTREAM_LEARNER_MODEL__ACCESS_LOG="false")
+    try:
+        url = _listening_url(proc)
+        with urllib.request.urlopen(f"{url}/healthz", timeout=10) as resp:
+            assert resp.status == 200
+    finally:
+        out, _ = _stop(proc)
+    assert "GET" not in out, out
+
+
+def test_serve_on_a_taken_port_fails_in_one_line(served: Settings) -> None:
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        port = str(holder.getsockname()[1])
+        done = subprocess.run(
+            [sys.executable, "-c", "from app.cli import main; main()", "serve", "--port", port],
+            env=dict(os.environ, LEARNSTREAM_DATABASE_URL=served.resolved_database_url),
+            cwd=REPO_ROOT, text=True, capture_output=True, timeout=60)
+    finally:
+        holder.close()
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot listen on 127.0.0.1:{port}" in lines[0], done.stderr
 
 
 def test_invalid_ids_never_reach_the_store(served: Settings) -> None:

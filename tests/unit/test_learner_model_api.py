@@ -4,6 +4,7 @@ model, the OpenAPI schema, and the async client's StateUnavailable on an unreach
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import quote
@@ -192,3 +193,46 @@ def test_async_client_unreachable_store_raises_state_unavailable() -> None:
     with pytest.raises(StateUnavailable):
         asyncio.run(read())
 
+
+
+def test_docs_pages_load_nothing_from_another_host(http: TestClient) -> None:
+    """Swagger UI and ReDoc work offline: every script, stylesheet and icon they reference is
+    a path this app serves (the stock FastAPI pages load them from a CDN)."""
+    for page in ("/docs", "/redoc"):
+        html = http.get(page)
+        assert html.status_code == 200
+        refs = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+        assert refs, page
+        for ref in refs:
+            assert ref.startswith("/"), f"{page} loads {ref} from another host"
+            asset = http.get(ref)
+            assert asset.status_code == 200 and len(asset.content) > 1000, ref
+
+
+def test_the_access_log_setting_chooses_the_access_logger_level() -> None:
+    on = service._log_config(access_log=True)["loggers"]
+    off = service._log_config(access_log=False)["loggers"]
+    assert on["uvicorn.access"]["level"] == "INFO"
+    assert off["uvicorn.access"]["level"] == "WARNING"
+    assert on["uvicorn.error"]["level"] == off["uvicorn.error"]["level"] == "WARNING"
+
+
+def test_a_taken_port_is_an_os_error_naming_the_address() -> None:
+    first = service.bind("127.0.0.1", 0)
+    try:
+        port = first.getsockname()[1]
+        first.listen()
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
+            service.bind("127.0.0.1", port)
+    finally:
+        first.close()
+
+
+@pytest.mark.parametrize(("address", "url"), [(("127.0.0.1", 8088), "http://127.0.0.1:8088"),
+                                              (("::1", 8088, 0, 0), "http://[::1]:8088")])
+def test_url_of_a_socket(address: tuple[object, ...], url: str) -> None:
+    class _Sock:
+        def getsockname(self) -> tuple[object, ...]:
+            return address
+
+    assert service.url_of(_Sock()) == url  # type: ignore[arg-type]
