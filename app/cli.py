@@ -380,7 +380,7 @@ def health(
     if ingest:
         console.print(f"ingest: {check_ingest(settings, max_stall)}")
     if projections:
-        projected = check_projections(settings, running_projections(), max_lag)
+        projected = check_projections(settings, running_projections(settings), max_lag)
         console.print(f"projections: {projected}")
 
 

@@ -153,7 +153,7 @@ def _project(settings: Settings, console: Console) -> None:
     from app.projections import running_projections
     from projections import project_until_caught_up
 
-    result = project_until_caught_up(settings, running_projections())
+    result = project_until_caught_up(settings, running_projections(settings.session_gap))
     table = Table("projection", "how", "events applied incrementally")
     for name, applied in sorted(result.events.items()):
         how = "rebuilt from the log" if name in result.rebuilt else "incremental"

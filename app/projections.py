@@ -6,12 +6,16 @@ projection benchmark rebuilds. Each read model has one owner in it (a test pins 
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from learner_model.projection import LearnerModelProjection
+from learnstream.log import SESSION_GAP
 from projections import default_projections
 from projections.projection import Projection
 
 
-def running_projections() -> list[Projection]:
-    """The projector's set, in run order: the projections stage's read models, then the
-    learner model's state (which reads ``read.session_learners``-independent identity)."""
-    return [*default_projections(), LearnerModelProjection()]
+def running_projections(session_gap: timedelta = SESSION_GAP) -> list[Projection]:
+    """The projector's set, in run order: the projections stage's read models (sessions
+    split by ``session_gap``, the ``session_gap_minutes`` setting), then the learner model's
+    state (which reads ``read.session_learners``-independent identity)."""
+    return [*default_projections(session_gap), LearnerModelProjection()]

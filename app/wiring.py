@@ -31,9 +31,9 @@ def kafka_sink(settings: Settings) -> EventSink:
     return send
 
 
-def running_projections() -> list[Projection]:
-    """The projector's set (:func:`app.projections.running_projections`), imported when
-    asked for: it loads the projections and learner-model stages."""
+def running_projections(settings: Settings) -> list[Projection]:
+    """The projector's set for ``settings`` (:func:`app.projections.running_projections`),
+    imported when asked for: it loads the projections and learner-model stages."""
     from app.projections import running_projections as composed
 
-    return composed()
+    return composed(settings.session_gap)

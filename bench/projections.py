@@ -210,9 +210,9 @@ def bench_size(settings: Settings, size: int, base: int, replay: bool) -> dict[s
             all_seconds = 0.0
             with Progress(console=console, transient=True) as progress:
                 task = progress.add_task(
-                    f"rebuilding at {total:,} rows", total=len(running_projections())
+                    f"rebuilding at {total:,} rows", total=len(running_projections(db))
                 )
-                for projection in running_projections():
+                for projection in running_projections(db):
                     rows = log_rows(conn, projection)
                     done = rebuild(conn, projection)
                     all_seconds += done.total_seconds
@@ -241,7 +241,7 @@ def bench_size(settings: Settings, size: int, base: int, replay: bool) -> dict[s
 def rebuild_in_parallel(db: Settings, sequential: dict[str, Any], workers: int = 2) -> float:
     """Wall-clock seconds to rebuild every projection on ``workers`` connections (longest
     first, each worker takes the next one when free): what two cores can do."""
-    order = sorted(running_projections(), key=lambda p: -sequential[p.name]["seconds"])
+    order = sorted(running_projections(db), key=lambda p: -sequential[p.name]["seconds"])
     queue = list(order)
     lock = threading.Lock()
 
@@ -291,7 +291,7 @@ def bench_lag(settings: Settings, rate: int, seconds: float, batch: int) -> dict
         warm, stream = events[:50_000], events[50_000:]
         append_events(db, warm)
         wait_readable(db)
-        projections = running_projections()
+        projections = running_projections(db)
         fast = db.with_part(projections={"poll_ms": 200})
         run_projections(fast, projections, until_caught_up=True)
         family_of = {p.name: p.families for p in projections}

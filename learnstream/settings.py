@@ -12,6 +12,7 @@ double underscore: ``LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=500``.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -119,6 +120,13 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (libpq form). Unset: the local stack's server.",
     )
+    session_gap_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="Inactivity that ends a session (read.sessions, the warehouse's session "
+        "lengths). A change takes effect at the projector's next start, no rebuild.",
+    )
     topic_namespace: str = Field(
         default="",
         description="Optional prefix for every topic (tests isolate runs with it). "
@@ -139,6 +147,12 @@ class Settings(BaseSettings):
     # Plain properties, not cached_property: a cached value lives in the instance __dict__,
     # which model_copy() copies, so a copy with another database_url would still resolve
     # to the original database (tests cloned settings this way and hit the shared DB).
+    @property
+    def session_gap(self) -> timedelta:
+        """:attr:`session_gap_minutes` as the session rule takes it
+        (:func:`learnstream.log.sessionized_sql`)."""
+        return timedelta(minutes=self.session_gap_minutes)
+
     @property
     def resolved_kafka_bootstrap(self) -> str:
         return self.kafka_bootstrap or LOCAL_KAFKA_BOOTSTRAP

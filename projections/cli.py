@@ -4,20 +4,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import typer
 
 from projections.projection import Projection
 
+if TYPE_CHECKING:
+    from learnstream.settings import Settings
+
 projections_app = typer.Typer(help="Read models: list and rebuild.", no_args_is_help=True)
 
 
-def register(app: typer.Typer, *, running: Callable[[], Sequence[Projection]]) -> None:
-    """Add this stage's commands to ``app``; ``running()`` is the set the projector runs
-    (composed by the app: this stage's projections and the learner model's)."""
+def register(
+    app: typer.Typer, *, running: Callable[[Settings], Sequence[Projection]]
+) -> None:
+    """Add this stage's commands to ``app``; ``running(settings)`` is the set the projector
+    runs (composed by the app: this stage's projections and the learner model's)."""
 
-    def all_projections() -> list[Projection]:
-        return list(running())
+    def all_projections(settings: Settings) -> list[Projection]:
+        return list(running(settings))
     app.add_typer(projections_app, name="projections")
 
     @app.command()
@@ -45,10 +51,11 @@ def register(app: typer.Typer, *, running: Callable[[], Sequence[Projection]]) -
                 f"applied {summary.total_events} events in {summary.batches} batches", end="\r"
             )
 
+        settings = load_settings()
         try:
             summary = run_projections(
-                load_settings(),
-                all_projections(),
+                settings,
+                all_projections(settings),
                 until_caught_up=until_caught_up,
                 stop=stop,
                 retry_failed=retry_failed,
@@ -71,8 +78,10 @@ def register(app: typer.Typer, *, running: Callable[[], Sequence[Projection]]) -
         from rich.console import Console
         from rich.table import Table
 
+        from learnstream.settings import load_settings
+
         table = Table("name", "version", "tables", "event types")
-        for p in all_projections():
+        for p in all_projections(load_settings()):
             table.add_row(
                 p.name,
                 str(p.version),
@@ -92,10 +101,11 @@ def register(app: typer.Typer, *, running: Callable[[], Sequence[Projection]]) -
         from projections.rebuild import rebuild
 
         console = Console()
-        chosen = {p.name: p for p in all_projections()}
+        settings = load_settings()
+        chosen = {p.name: p for p in all_projections(settings)}
         if name not in chosen:
             raise UnknownProjection(f"no projection {name!r}; known: {', '.join(chosen)}")
-        with connect(load_settings()) as conn, console.status(f"rebuilding {name}") as status:
+        with connect(settings) as conn, console.status(f"rebuilding {name}") as status:
             result = rebuild(conn, chosen[name], on_progress=status.update)
         console.print(
             f"[green]{name}[/] generation {result.generation}: bulk {result.bulk_seconds:.2f}s, "
@@ -123,8 +133,9 @@ def register(app: typer.Typer, *, running: Callable[[], Sequence[Projection]]) -
             "lag s",
             "last error",
         )
-        with connect(load_settings()) as conn:
-            for s in projection_status(conn, all_projections()):
+        settings = load_settings()
+        with connect(settings) as conn:
+            for s in projection_status(conn, all_projections(settings)):
                 table.add_row(
                     s.name,
                     s.state,

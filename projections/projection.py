@@ -64,8 +64,10 @@ class Projection(ABC):
     version: ClassVar[int]
     event_types: ClassVar[frozenset[str]]
     tables: ClassVar[tuple[ReadTable, ...]]
-    #: Extra views over ``read.<table>`` views (name -> SELECT), recreated after each swap.
-    derived_views: ClassVar[tuple[tuple[str, str], ...]] = ()
+    #: Extra views over ``read.<table>`` views (name -> SELECT), recreated after each swap
+    #: and at each projector start. An instance may set its own (a view that depends on a
+    #: setting, like the session gap), so not a ClassVar.
+    derived_views: tuple[tuple[str, str], ...] = ()
     #: True when the read model depends only on the set of events, not on the order they
     #: reached the log (merge rules keyed by occurred_at/event_id). An online model that
     #: updates in log order (the learner model's Kalman step) is order-dependent: its rebuild

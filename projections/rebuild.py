@@ -173,3 +173,18 @@ def _point_views(conn: Connection, projection: Projection, generation: int) -> N
             conn.execute(statement)
     for statement in derived_view_sql(projection, store):
         conn.execute(statement)
+
+
+def refresh_derived_views(conn: Connection, projection: Projection) -> None:
+    """Recreate ``projection``'s derived views over its live generation. A derived view may
+    depend on a setting (the session gap), so each projector start writes it anew: a changed
+    setting takes effect without a rebuild. One transaction: readers see the old view or the
+    new one."""
+    if not projection.derived_views:
+        return
+    with conn.transaction():
+        row = conn.execute(GET_CHECKPOINT, (projection.name,)).fetchone()
+        if row is None:
+            return
+        for statement in derived_view_sql(projection, store_for(projection, int(row[1]))):
+            conn.execute(statement)

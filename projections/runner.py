@@ -19,13 +19,14 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from learnstream.db import connect
-from learnstream.log import Checkpoint, Connection, LogEvent, read_batch
+from learnstream.log import SESSION_GAP, Checkpoint, Connection, LogEvent, read_batch
 from learnstream.settings import Settings
 from projections.projection import Projection
 from projections.queries import (
@@ -36,7 +37,7 @@ from projections.queries import (
     RECORD_FAILURE,
     store_for,
 )
-from projections.rebuild import rebuild
+from projections.rebuild import rebuild, refresh_derived_views
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,14 @@ class BatchOutcome:
     error: str | None = None
 
 
-def default_projections() -> list[Projection]:
-    """Every projection this stage ships (the CLI adds other stages' projections)."""
+def default_projections(session_gap: timedelta = SESSION_GAP) -> list[Projection]:
+    """Every projection this stage ships (the CLI adds other stages' projections); the
+    sessions one splits by ``session_gap`` (the ``session_gap_minutes`` setting)."""
     from projections.registry import DEFAULT_PROJECTIONS
+    from projections.sessions import SessionProjection
 
-    return [cls() for cls in DEFAULT_PROJECTIONS]
+    return [SessionProjection(session_gap) if cls is SessionProjection else cls()
+            for cls in DEFAULT_PROJECTIONS]
 
 
 def needs_rebuild(conn: Connection, projection: Projection) -> bool:
@@ -162,7 +166,8 @@ def run_projections(
     Runs until ``stop`` is set, or with ``until_caught_up`` until no projection has a readable
     row left. Projections whose tables are missing or of another version are rebuilt first.
     """
-    chosen = list(projections) if projections is not None else default_projections()
+    chosen = (list(projections) if projections is not None
+              else default_projections(settings.session_gap))
     # Batches allocate many short-lived, acyclic objects (rows, states); CPython's default
     # GC thresholds rescan them over and over, which cost a third of the incremental
     # throughput in bench/projections.py. Collect rarely while running.
@@ -195,6 +200,8 @@ def _run(
             if needs_rebuild(conn, projection):
                 rebuild(conn, projection)
                 summary.rebuilt.append(projection.name)
+            else:
+                refresh_derived_views(conn, projection)
         while not stop.is_set():
             progressed = False
             for projection in chosen:

@@ -3,11 +3,12 @@
 Clients' ``session_id`` values cannot be trusted to end (an anonymous device id is reused
 for days), so the projection folds one row per *client* session id
 (``read.client_sessions``), keeping every event's time, and ``read.sessions`` splits it by
-the kernel's inactivity rule (:mod:`learnstream.log.sessions`: a silence over 30 minutes
-starts the next session). Its rows are ``<client id>:<n>``, with the client's id kept as
-``client_session_id``. The split is a view over the stored row, which depends only on the
-set of events, so a rebuild, any incremental order and any batch split give the same
-sessions; changing the gap needs no rebuild.
+the kernel's inactivity rule (:mod:`learnstream.log.sessions`: a silence over 30 minutes,
+the ``session_gap_minutes`` setting, starts the next session). Its rows are
+``<client id>:<n>``, with the client's id kept as ``client_session_id``. The split is a view
+over the stored row, which depends only on the set of events, so a rebuild, any incremental
+order and any batch split give the same sessions; changing the gap needs no rebuild (each
+projector start recreates the view).
 
 Per session (the view) and per client session (the table):
 
@@ -36,7 +37,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from learnstream.log import LogEvent, sessionized_sql
+from learnstream.log import SESSION_GAP, LogEvent, sessionized_sql
 from projections.fold import Col, FoldProjection, Group, GroupKind, Rule, State
 
 _CENTI = timedelta(microseconds=10_000)
@@ -75,15 +76,17 @@ def listened_centis(
     return total
 
 
-#: ``read.sessions``: the client sessions split by the inactivity rule; per session the same
-#: columns as the client row, the listening rule applied within the session only.
-_SESSIONS_VIEW = (
+def sessions_view_sql(gap: timedelta = SESSION_GAP) -> str:
+    """``read.sessions``: the client sessions split by the inactivity rule with ``gap``; per
+    session the same columns as the client row, the listening rule applied within the
+    session only."""
+    return (
     """
 WITH activity AS (
     SELECT c.session_id, a.occurred_at, a.event_id
     FROM {table} c, unnest(c.act_at, c.act_event) AS a(occurred_at, event_id)
 ), visits AS ("""
-    + sessionized_sql("SELECT * FROM activity")
+    + sessionized_sql("SELECT * FROM activity", gap)
     + """
 ), spans AS (
     SELECT session_id, visit, min(occurred_at) AS started_at,
@@ -166,7 +169,12 @@ class SessionProjection(FoldProjection):
         ),
         Group("activity", GroupKind.SEQ, ("act_at", "act_event")),
     )
-    derived_views = (("sessions", _SESSIONS_VIEW),)
+    def __init__(self, session_gap: timedelta = SESSION_GAP) -> None:
+        # The gap shapes only the view: the stored rows keep every event's time, so a new
+        # gap needs the view recreated (each projector start does), not a rebuild.
+        self.session_gap = session_gap
+        self.derived_views = (("sessions", sessions_view_sql(session_gap)),)
+
     lift_sql = """
         SELECT session_id, occurred_at AS started_at, occurred_at AS last_activity_at,
                1 AS event_count, occurred_at AS pt_at, event_id AS pt_event,

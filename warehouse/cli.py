@@ -50,7 +50,7 @@ def export(
     models = export_readmodels(settings) if readmodels else []
     imported = import_truth(settings, truth) if truth else {}
     con = catalog.open(settings)
-    views = catalog.refresh(con, WarehouseLayout(settings.warehouse.dir))
+    views = catalog.refresh(con, WarehouseLayout(settings.warehouse.dir), settings.session_gap)
     con.close()
     console.print(
         f"[green]exported[/] {result.rows:,} rows in {result.batches} batches "

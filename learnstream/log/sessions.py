@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-#: Longest silence inside one session; a longer one starts the next.
+#: Longest silence inside one session; a longer one starts the next. The default of the
+#: ``session_gap_minutes`` setting, which the projector and the warehouse pass on.
 SESSION_GAP = timedelta(minutes=30)
 
 

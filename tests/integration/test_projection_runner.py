@@ -412,6 +412,31 @@ def test_a_silence_over_30_minutes_starts_a_new_session(db_settings: Settings) -
     assert client == [(_at(0), _at(130 * minute + 50), 7)]
 
 
+def test_the_session_gap_setting_takes_effect_at_the_next_start_without_a_rebuild(
+    db_settings: Settings,
+) -> None:
+    minute = 60
+    append(db_settings, [  # gaps of 10 and 20 minutes
+        _event("playback.started", "device", 0, 0.0),
+        _event("playback.heartbeat", "device", 10 * minute, 10.0),
+        _event("playback.heartbeat", "device", 30 * minute, 20.0),
+    ])
+    wait_readable(db_settings)
+    first = run_projections(db_settings, until_caught_up=True)  # the default 30 minutes
+    assert "sessions" in first.rebuilt
+    assert [(s[0], s[8]) for s in _sessions(db_settings)] == [("device:1", 3)]
+
+    shorter = db_settings.model_copy(update={"session_gap_minutes": 15})
+    second = run_projections(shorter, until_caught_up=True)
+    assert second.rebuilt == []  # the stored rows did not change, only the view
+    assert [(s[0], s[8]) for s in _sessions(db_settings)] == [("device:1", 2), ("device:2", 1)]
+
+    third = run_projections(shorter.model_copy(update={"session_gap_minutes": 5}),
+                            until_caught_up=True)
+    assert third.rebuilt == []
+    assert [s[0] for s in _sessions(db_settings)] == ["device:1", "device:2", "device:3"]
+
+
 def _reference_sessions(events: list[Envelope]) -> list[tuple[str, Any, Any, int]]:
     """The inactivity rule, written plainly: per client id, split where the gap between
     consecutive events (by occurred_at, event_id) exceeds 30 minutes."""

@@ -113,9 +113,10 @@ def test_every_import_of_our_packages_resolves() -> None:
 
 def test_each_read_model_has_one_owner_in_the_running_set() -> None:
     from app import running_projections
+    from learnstream.settings import Settings
 
     owners: dict[str, list[str]] = {}
-    for projection in running_projections():
+    for projection in running_projections(Settings()):
         for table in projection.tables:
             owners.setdefault(table.name, []).append(projection.name)
     shared = {table: names for table, names in owners.items() if len(names) > 1}

@@ -417,7 +417,7 @@ def test_partial_windows_are_flagged(tmp_path: Path) -> None:
 def test_session_lengths_split_a_client_session_at_30_minutes_of_silence(
     tmp_path: Path,
 ) -> None:
-    from warehouse.jobs.sql import SESSION_LENGTHS
+    from warehouse.jobs.sql import session_lengths_sql
 
     h = History()
     for minutes in (0, 10, 40, 190, 195):  # gaps 10, 30 (not over), 150, 5 minutes
@@ -427,7 +427,7 @@ def test_session_lengths_split_a_client_session_at_30_minutes_of_silence(
           content_id="c1")  # the system's, not the learner's: no activity
     con = catalog.open(Settings(warehouse={"dir": h.write(tmp_path).root}))
     try:
-        lengths = con.sql(SESSION_LENGTHS).pl()
+        lengths = con.sql(session_lengths_sql()).pl()
         fallback = con.sql("SELECT session_id, events FROM sessions ORDER BY 1").pl()
     finally:
         con.close()
@@ -438,6 +438,25 @@ def test_session_lengths_split_a_client_session_at_30_minutes_of_silence(
     # The catalog's fallback `sessions` (before read models are exported) splits the same way.
     assert fallback["session_id"].to_list() == ["device:1", "device:2"]
     assert fallback["events"].to_list() == [3, 2]
+
+
+def test_the_session_gap_setting_splits_the_warehouse_sessions(tmp_path: Path) -> None:
+    from warehouse.jobs.sql import session_lengths_sql
+
+    h = History()
+    for minutes in (0, 10, 40, 190, 195):  # gaps 10, 30, 150, 5: over 5 minutes thrice
+        h.add("playback.heartbeat", at=T0 + timedelta(minutes=minutes), session_id="device",
+              content_id="c1", playback_position=1.0)
+    settings = Settings(session_gap_minutes=5, warehouse={"dir": h.write(tmp_path).root})
+    con = catalog.open(settings)
+    try:
+        lengths = con.sql(session_lengths_sql(settings.session_gap)).pl()
+        fallback = con.sql("SELECT session_id, events FROM sessions ORDER BY 1").pl()
+    finally:
+        con.close()
+    assert lengths["events"].to_list() == [1, 1, 1, 2]
+    assert fallback["session_id"].to_list() == ["device:1", "device:2", "device:3", "device:4"]
+    assert fallback["events"].to_list() == [1, 1, 1, 2]
 
 
 def test_rasch_recovers_simulated_difficulties() -> None:

@@ -10,6 +10,7 @@ one row per content and is shared.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,7 @@ import duckdb
 import polars as pl
 
 from learnstream.db import connect
+from learnstream.log import SESSION_GAP
 from learnstream.settings import Settings
 from warehouse.columns import BEHAVIOR, LIKES
 from warehouse.jobs.identity import identities
@@ -27,7 +29,7 @@ from warehouse.jobs.sql import (
     POSTGRES_CONTENT_ENGAGEMENT,
     RETENTION_COHORTS,
     SESSION_LENGTH_DISTRIBUTION,
-    SESSION_LENGTHS,
+    session_lengths_sql,
 )
 
 Engine = Literal["duckdb", "polars"]
@@ -240,14 +242,15 @@ def engagement_by_dimension(content: pl.DataFrame) -> pl.DataFrame:
 
 
 def activity_tables(
-    con: duckdb.DuckDBPyConnection, content: pl.DataFrame
+    con: duckdb.DuckDBPyConnection, content: pl.DataFrame, session_gap: timedelta = SESSION_GAP
 ) -> dict[str, pl.DataFrame]:
-    """DAU/WAU/MAU, retention, sessions and the funnel (DuckDB over the events view)."""
+    """DAU/WAU/MAU, retention, sessions (split by ``session_gap``) and the funnel (DuckDB
+    over the events view)."""
     con.register("_content_engagement", content.to_arrow())
     con.sql(
         "CREATE OR REPLACE TEMP TABLE content_engagement AS SELECT * FROM _content_engagement"
     )
-    con.sql(f"CREATE OR REPLACE TEMP TABLE session_lengths AS {SESSION_LENGTHS}")
+    con.sql(f"CREATE OR REPLACE TEMP TABLE session_lengths AS {session_lengths_sql(session_gap)}")
     tables = {
         "daily_activity": con.sql(DAILY_ACTIVITY).pl(),
         "retention_cohorts": con.sql(RETENTION_COHORTS).pl(),

@@ -7,12 +7,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import polars as pl
 
 from learnstream.db import connect
+from learnstream.log import SESSION_GAP
 from learnstream.settings import Settings
 from warehouse import catalog
 from warehouse.errors import UnknownJob, WarehouseEmpty
@@ -65,7 +66,11 @@ def _events_count(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def compute_engagement(
-    con: duckdb.DuckDBPyConnection, layout: WarehouseLayout, engine: Engine, step: Step
+    con: duckdb.DuckDBPyConnection,
+    layout: WarehouseLayout,
+    engine: Engine,
+    step: Step,
+    session_gap: timedelta = SESSION_GAP,
 ) -> dict[str, pl.DataFrame]:
     """Every engagement table, computed from the warehouse behind ``con``."""
     step(f"content engagement ({engine})")
@@ -80,7 +85,7 @@ def compute_engagement(
         "engagement_by_dimension": engagement_by_dimension(content),
     }
     step("activity, retention, sessions, funnel")
-    tables.update(activity_tables(con, content))
+    tables.update(activity_tables(con, content, session_gap))
     return tables
 
 
@@ -182,7 +187,7 @@ def run_job(
         if _events_count(con) == 0:
             raise WarehouseEmpty("no events exported yet: run `learnstream export` first")
         if name == "engagement":
-            tables = compute_engagement(con, layout, chosen, step)
+            tables = compute_engagement(con, layout, chosen, step, settings.session_gap)
         else:
             abilities = None
             if write_to_postgres:
@@ -193,7 +198,7 @@ def run_job(
         for table, frame in tables.items():
             write_parquet_durably(layout.job_dir(name) / f"{table}.parquet", frame.to_arrow())
             result.tables[table] = frame.height
-        catalog.refresh(con, layout)
+        catalog.refresh(con, layout, settings.session_gap)
     finally:
         con.close()
     if write_to_postgres:

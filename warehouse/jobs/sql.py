@@ -5,7 +5,9 @@ very same aggregation text runs in both and their results can be compared."""
 
 from __future__ import annotations
 
-from learnstream.log import earliest_identifications_sql, sessionized_sql
+from datetime import timedelta
+
+from learnstream.log import SESSION_GAP, earliest_identifications_sql, sessionized_sql
 from warehouse.columns import BEHAVIOR, CATALOG, LIKES
 
 #: The kernel's identity rule (``learnstream.log.identity``): each session's earliest
@@ -222,10 +224,12 @@ GROUP BY f.cohort_week, week_offset, s.cohort_size, partial
 ORDER BY f.cohort_week, week_offset
 """
 
-#: One row per session (the kernel's inactivity rule, ``learnstream.log.sessions``: a client
-#: session id is split where its events fall silent for over 30 minutes): when it started
-#: and ended, how many learner-facing events.
-SESSION_LENGTHS = """
+def session_lengths_sql(gap: timedelta = SESSION_GAP) -> str:
+    """One row per session (the kernel's inactivity rule, ``learnstream.log.sessions``: a
+    client session id is split where its events fall silent for over ``gap``, the
+    ``session_gap_minutes`` setting): when it started and ended, how many learner-facing
+    events."""
+    return """
 SELECT v.session_id || ':' || CAST(v.visit AS VARCHAR) AS session_id,
        v.session_id AS client_session_id,
        max(v.learner_id) AS learner_id,
@@ -234,8 +238,10 @@ SELECT v.session_id || ':' || CAST(v.visit AS VARCHAR) AS session_id,
        epoch(max(v.occurred_at)) - epoch(min(v.occurred_at)) AS length_seconds,
        count(*) AS events
 FROM (""" + sessionized_sql(
-    "SELECT * FROM events WHERE family <> '" + CATALOG + "' OR event_type = 'preferences.updated'"
-) + """) AS v
+        "SELECT * FROM events WHERE family <> '" + CATALOG
+        + "' OR event_type = 'preferences.updated'",
+        gap,
+    ) + """) AS v
 GROUP BY v.session_id, v.visit
 ORDER BY v.session_id, v.visit
 """
