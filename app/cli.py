@@ -364,8 +364,10 @@ def health(
         300.0, min=0, help="--projections: age limit of the oldest unapplied log row."
     ),
 ) -> None:
-    """Exit 0 when PostgreSQL (and Kafka) answer and the checked services make progress,
-    1 otherwise; for health checks."""
+    """For health checks: exit 0 when the servers answer and the checked services progress.
+
+    PostgreSQL (and Kafka unless --no-kafka) must answer; --ingest and --projections also
+    check that those services make progress. Exit 1 otherwise, with the reason."""
     from rich.console import Console
 
     from app.health import check_database, check_ingest, check_kafka, check_projections
