@@ -28,6 +28,7 @@ import typer.main
 from typer import _click  # typer's own (vendored) click: its Context and Command classes
 from typer.core import TyperCommand, TyperGroup
 
+from app.privacy_cli import retention_app
 from app.wiring import kafka_sink, running_projections, start_services
 from learnstream.errors import LearnstreamError
 
@@ -174,8 +175,9 @@ def _register_projections(target: typer.Typer) -> None:
 
 def _register_learner_model(target: typer.Typer) -> None:
     import learner_model.cli
+    from app.privacy_cli import erase
 
-    learner_model.cli.register(target)
+    learner_model.cli.register(target, learner_commands={"erase": erase})
 
 
 def _register_warehouse(target: typer.Typer) -> None:
@@ -204,7 +206,7 @@ STAGES: dict[str, Stage] = {
     "learner_model": Stage({
         "serve": "Serve the read-only learner-state API (OpenAPI at /docs).",
         "model": "Learner model: batch refit and benchmark.",
-        "learner": "Inspect learner state.",
+        "learner": "Inspect or erase a learner.",
     }, _register_learner_model),
     "warehouse": Stage({
         "export": "Export new log rows (exactly once) and the read models to the Parquet "
@@ -311,6 +313,7 @@ def root(
 
 contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(retention_app, name="retention")
 
 
 @app.command()

@@ -13,6 +13,7 @@ import psycopg
 
 from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS
 from ingest.rows import SourceOffset, columns_of, log_row
+from ingest.suppression import Suppressions, drop_suppressed
 from learnstream.contracts import Envelope, Topic
 from learnstream.errors import EventRejected, RejectionReason
 
@@ -43,12 +44,15 @@ class AppendResult:
     inserted: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    #: Events of erased learners, dropped (:mod:`ingest.suppression`).
+    suppressed: int = 0
 
     def __add__(self, other: AppendResult) -> AppendResult:
         return AppendResult(
             self.inserted + other.inserted,
             self.duplicates + other.duplicates,
             self.dead_lettered + other.dead_lettered,
+            self.suppressed + other.suppressed,
         )
 
 
@@ -61,20 +65,24 @@ def append_batch(
     conn: psycopg.Connection[Any],
     events: Sequence[tuple[Envelope, SourceOffset]],
     dead_letters: Sequence[DeadLetter] = (),
+    suppressions: Suppressions | None = None,
 ) -> AppendResult:
-    """Write ``events`` and ``dead_letters`` in one transaction; return the counts."""
-    by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
-    seen: set[Any] = set()
-    in_batch_duplicates = 0
-    for event, source in events:
-        if event.event_id in seen:
-            in_batch_duplicates += 1
-            continue
-        seen.add(event.event_id)
-        by_topic[event.topic].append(log_row(event, source))
+    """Write ``events`` and ``dead_letters`` in one transaction; return the counts. Events
+    of erased learners are dropped first (a fresh :class:`Suppressions` when none given)."""
     inserted = 0
     dead_lettered = 0
     with conn.transaction(), conn.cursor() as cur:
+        hashes = (suppressions or Suppressions()).current(cur)
+        events, suppressed = drop_suppressed(events, hashes)
+        by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
+        seen: set[Any] = set()
+        in_batch_duplicates = 0
+        for event, source in events:
+            if event.event_id in seen:
+                in_batch_duplicates += 1
+                continue
+            seen.add(event.event_id)
+            by_topic[event.topic].append(log_row(event, source))
         for topic, rows in by_topic.items():
             arrays = [list(column) for column in zip(*rows, strict=True)]
             assert len(arrays) == len(columns_of(topic))
@@ -98,4 +106,6 @@ def append_batch(
             )
             dead_lettered = cur.rowcount
     accepted = sum(len(rows) for rows in by_topic.values())
-    return AppendResult(inserted, accepted - inserted + in_batch_duplicates, dead_lettered)
+    return AppendResult(
+        inserted, accepted - inserted + in_batch_duplicates, dead_lettered, suppressed
+    )

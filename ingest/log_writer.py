@@ -19,6 +19,7 @@ from ingest.appender import AppendResult, DeadLetter, append_batch
 from ingest.backoff import Backoff
 from ingest.batch import DecodedBatch
 from ingest.errors import IngestInterrupted
+from ingest.suppression import Suppressions
 from learnstream.db import connect
 from learnstream.errors import ConfigurationError, DatabaseUnavailable, RejectionReason
 from learnstream.settings import Settings
@@ -47,6 +48,7 @@ class LogWriter:
         self._backoff = backoff or Backoff(maximum=settings.ingest.retry_max_seconds)
         self._stopping = stopping or threading.Event()
         self._conn: psycopg.Connection[Any] | None = None
+        self._suppressions = Suppressions()
 
     def write(self, batch: DecodedBatch) -> AppendResult:
         """Commit ``batch`` to the log; block (retrying) while the database is unavailable.
@@ -96,7 +98,7 @@ class LogWriter:
 
     def _append(self, conn: psycopg.Connection[Any], batch: DecodedBatch) -> AppendResult:
         try:
-            return append_batch(conn, batch.events(), batch.dead_letters)
+            return append_batch(conn, batch.events(), batch.dead_letters, self._suppressions)
         except ROW_REFUSED:
             log.warning("a row was refused by the database; writing the batch row by row")
             return self._append_row_by_row(conn, batch)
@@ -111,7 +113,8 @@ class LogWriter:
             for accepted in batch.accepted:
                 try:
                     # append_batch opens a nested transaction: a savepoint in psycopg.
-                    result += append_batch(conn, [(accepted.event, accepted.source)])
+                    result += append_batch(conn, [(accepted.event, accepted.source)],
+                                           suppressions=self._suppressions)
                 except ROW_REFUSED as exc:
                     refused.append(
                         DeadLetter(

@@ -64,6 +64,7 @@ async def run_ingest(
     consumer.raise_if_failed()
     log.info("ingest stopped", extra={"inserted": consumer.summary.inserted,
                                       "duplicates": consumer.summary.duplicates,
+                                      "suppressed": consumer.summary.suppressed,
                                       "dead_lettered": consumer.summary.dead_lettered})
     return consumer.summary
 

@@ -17,6 +17,7 @@ class TopicTotals:
     inserted: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    suppressed: int = 0
 
 
 @dataclass(slots=True)
@@ -41,6 +42,7 @@ class IngestSummary:
         totals.messages += messages
         totals.inserted += result.inserted
         totals.duplicates += result.duplicates
+        totals.suppressed += result.suppressed
         totals.dead_lettered += len(dead_letters)
         self.dead_letter_reasons.update(str(d.reason) for d in dead_letters)
 
@@ -59,6 +61,11 @@ class IngestSummary:
     @property
     def duplicates(self) -> int:
         return sum(t.duplicates for t in self.topics.values())
+
+    @property
+    def suppressed(self) -> int:
+        """Events of erased learners dropped (:mod:`ingest.suppression`)."""
+        return sum(t.suppressed for t in self.topics.values())
 
     @property
     def dead_lettered(self) -> int:

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 
 model_app = typer.Typer(help="Learner model: batch refit and benchmark.", no_args_is_help=True)
-learner_app = typer.Typer(help="Inspect learner state.", no_args_is_help=True)
+learner_app = typer.Typer(help="Inspect or erase a learner.", no_args_is_help=True)
 
 
 @model_app.command("fit")
@@ -145,8 +146,15 @@ def explain(
     console.print(table)
 
 
-def register(app: typer.Typer) -> None:
-    """Add this stage's commands to ``app``."""
+def register(
+    app: typer.Typer, *, learner_commands: dict[str, Callable[..., None]] | None = None
+) -> None:
+    """Add this stage's commands to ``app``; ``learner_commands`` go under ``learner`` next
+    to ``explain`` (the root's ``erase``, which reaches past this stage)."""
     app.add_typer(model_app, name="model")
-    app.add_typer(learner_app, name="learner")
+    learner = typer.Typer(help=learner_app.info.help, no_args_is_help=True)
+    learner.registered_commands.extend(learner_app.registered_commands)
+    for name, command in (learner_commands or {}).items():
+        learner.command(name)(command)
+    app.add_typer(learner, name="learner")
     app.command("serve")(serve)

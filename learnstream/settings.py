@@ -105,6 +105,31 @@ class DevstackSettings(_Part):
     dir: Path = Field(default=DEFAULT_STACK_DIR, description="Local stack state folder.")
 
 
+class RetentionPolicy(_Part):
+    """Rows of one log table (optionally only some event types) older than ``days``."""
+
+    table: str = Field(description="A log table, e.g. behavioral_events.")
+    days: int = Field(ge=1, description="Rows whose occurred_at is older than this go.")
+    event_types: list[str] | None = Field(
+        default=None, description="Only these event types (default: every type)."
+    )
+
+
+class PrivacySettings(_Part):
+    """Erasure and retention (`learnstream learner erase`, `learnstream retention apply`)."""
+
+    eraser_role: str = Field(
+        default="learnstream_eraser",
+        description="Role erasure and retention switch to (SET ROLE): it may read the log "
+        "and call the audited delete functions, nothing else; empty: the login user's.",
+    )
+    retention: list[RetentionPolicy] = Field(
+        default_factory=list,
+        description='Retention policies, JSON: `[{"table": "behavioral_events", "days": '
+        '400, "event_types": ["playback.heartbeat"]}]`. Empty: keep everything.',
+    )
+
+
 class Settings(BaseSettings):
     """Runtime configuration: the shared connections, then one typed part per stage."""
 
@@ -138,6 +163,7 @@ class Settings(BaseSettings):
     learner_model: LearnerModelSettings = LearnerModelSettings()
     warehouse: WarehouseSettings = WarehouseSettings()
     devstack: DevstackSettings = DevstackSettings()
+    privacy: PrivacySettings = PrivacySettings()
 
     @property
     def uses_local_stack(self) -> bool:
@@ -203,7 +229,7 @@ def setting_variables() -> list[tuple[str, str, str]]:
                 rows.append(
                     (
                         f"LEARNSTREAM_{name.upper()}__{part_name.upper()}",
-                        _shown_default(part_field.default),
+                        _shown_default(part_field.get_default(call_default_factory=True)),
                         part_field.description or "",
                     )
                 )
