@@ -27,7 +27,7 @@ import psycopg
 from psycopg import sql
 
 from learnstream.log.identity import earliest_identifications_sql
-from learnstream.log.tables import DEAD_LETTERS, LOG_TABLES
+from learnstream.log.tables import DEAD_LETTER_REPLAYS, DEAD_LETTERS, LOG_TABLES
 
 #: Domain prefix of the hash, so a Learnstream subject hash is not a bare SHA-256 of an id.
 _HASH_PREFIX = b"learnstream-subject:"
@@ -78,12 +78,18 @@ _COUNT_EVENTS = (
 )
 
 #: Dead letters an erasure removes (the same predicate as the function's).
-COUNT_DEAD_LETTERS = (
-    f"SELECT count(*) FROM log.{DEAD_LETTERS} d WHERE EXISTS ("
+_ERASED_LETTERS = (
+    f"SELECT d.id FROM log.{DEAD_LETTERS} d WHERE EXISTS ("
     "SELECT 1 FROM unnest(%s::bytea[]) AS n(needle) "
     "WHERE position(n.needle IN d.raw) > 0 "
     "OR position(n.needle IN coalesce(d.kafka_key, ''::bytea)) > 0 "
     "OR position(convert_from(n.needle, 'UTF8') IN d.detail) > 0)"
+)
+COUNT_DEAD_LETTERS = f"SELECT count(*) FROM ({_ERASED_LETTERS}) AS e"
+#: Their replays (``log.dead_letter_replays``) go with them.
+COUNT_DEAD_LETTER_REPLAYS = (
+    f"SELECT count(*) FROM log.{DEAD_LETTER_REPLAYS} r "
+    f"WHERE r.dead_letter_id IN ({_ERASED_LETTERS})"
 )
 
 COUNT_LEARNER_DIFFICULTY = "SELECT count(*) FROM warehouse.learner_difficulty WHERE learner_id = %s"
@@ -126,7 +132,9 @@ def plan_erasure(conn: psycopg.Connection[Any], learner_id: str) -> ErasurePlan:
     for table in LOG_TABLES.values():
         query = sql.SQL(_COUNT_EVENTS).format(sql.Identifier("log", table))
         rows[table] = _count(conn, query, (learner_id, list(sessions)))
-    rows[DEAD_LETTERS] = _count(conn, COUNT_DEAD_LETTERS, (json_needles((learner_id, *sessions)),))
+    needles = json_needles((learner_id, *sessions))
+    rows[DEAD_LETTERS] = _count(conn, COUNT_DEAD_LETTERS, (needles,))
+    rows[DEAD_LETTER_REPLAYS] = _count(conn, COUNT_DEAD_LETTER_REPLAYS, (needles,))
     rows["warehouse.learner_difficulty"] = _count(conn, COUNT_LEARNER_DIFFICULTY, (learner_id,))
     return ErasurePlan(learner_id, sessions, rows)
 
