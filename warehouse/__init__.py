@@ -5,6 +5,7 @@ A notebook needs one line: ``con = warehouse.open()`` (a DuckDB connection with 
 """
 
 from warehouse.catalog import open
+from warehouse.erasure import FileErasure, apply_retention_to_warehouse, erase_from_warehouse
 from warehouse.errors import (
     ExportCorrupt,
     TransportUnavailable,
@@ -20,12 +21,15 @@ __all__ = [
     "Checkpoint",
     "ExportCorrupt",
     "ExportResult",
+    "FileErasure",
     "JobResult",
     "Manifest",
     "TransportUnavailable",
     "UnknownJob",
     "WarehouseEmpty",
     "WarehouseError",
+    "apply_retention_to_warehouse",
+    "erase_from_warehouse",
     "export_log",
     "export_readmodels",
     "open",

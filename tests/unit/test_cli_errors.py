@@ -43,6 +43,8 @@ BAD_CALLS: dict[str, list[str]] = {
     "model fit": ["model", "fit", "--c", "strong"],
     "model evaluate": ["model", "evaluate", "--kt-file", "/nonexistent/kt.tsv"],
     "learner explain": ["learner", "explain"],
+    "learner erase": ["learner", "erase", ""],
+    "retention apply": ["retention", "apply", "surplus"],
     "jobs run": ["jobs", "run", "bogus"],
     "dead-letters list": ["dead-letters", "list", "--status", "lost"],
     "dead-letters show": ["dead-letters", "show", "first"],

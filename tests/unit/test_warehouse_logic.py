@@ -526,9 +526,10 @@ def test_empty_warehouse_still_has_typed_views(tmp_path: Path) -> None:
 
 def test_public_api() -> None:
     assert sorted(warehouse.__all__) == sorted([
-        "JOBS", "Checkpoint", "ExportCorrupt", "ExportResult", "JobResult", "Manifest",
-        "TransportUnavailable", "UnknownJob", "WarehouseEmpty", "WarehouseError",
-        "export_log", "export_readmodels", "open", "run_job",
+        "JOBS", "Checkpoint", "ExportCorrupt", "ExportResult", "FileErasure", "JobResult",
+        "Manifest", "TransportUnavailable", "UnknownJob", "WarehouseEmpty", "WarehouseError",
+        "apply_retention_to_warehouse", "erase_from_warehouse", "export_log",
+        "export_readmodels", "open", "run_job",
     ])
     assert warehouse.JOBS == ("engagement", "difficulty")
 
