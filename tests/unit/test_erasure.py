@@ -8,6 +8,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -89,12 +90,12 @@ def test_a_crash_mid_rewrite_leaves_whole_files_and_a_rerun_finishes(
 
     calls = 0
 
-    def crash_on_second(path: Path, table: object) -> None:
+    def crash_on_second(path: Path, table: pa.Table) -> None:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise OSError("power cut")
-        write_parquet_durably(path, table)  # type: ignore[arg-type]
+        write_parquet_durably(path, table)
 
     monkeypatch.setattr(werasure, "write_parquet_durably", crash_on_second)
     with pytest.raises(OSError, match="power cut"):
