@@ -15,6 +15,7 @@ from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS
 from ingest.rows import SourceOffset, columns_of, log_row
 from ingest.suppression import Suppressions, drop_suppressed
 from learnstream.contracts import Envelope, Topic
+from learnstream.contracts.pii import PiiMode, redacted
 from learnstream.errors import EventRejected, RejectionReason
 
 
@@ -66,14 +67,18 @@ def append_batch(
     events: Sequence[tuple[Envelope, SourceOffset]],
     dead_letters: Sequence[DeadLetter] = (),
     suppressions: Suppressions | None = None,
+    pii: PiiMode = "keep",
 ) -> AppendResult:
     """Write ``events`` and ``dead_letters`` in one transaction; return the counts. Events
-    of erased learners are dropped first (a fresh :class:`Suppressions` when none given)."""
+    of erased learners are dropped first (a fresh :class:`Suppressions` when none given),
+    and the fields the contracts mark as PII are kept, hashed or dropped (``pii``)."""
     inserted = 0
     dead_lettered = 0
     with conn.transaction(), conn.cursor() as cur:
         hashes = (suppressions or Suppressions()).current(cur)
         events, suppressed = drop_suppressed(events, hashes)
+        if pii != "keep":
+            events = [(redacted(event, pii), source) for event, source in events]
         by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
         seen: set[Any] = set()
         in_batch_duplicates = 0

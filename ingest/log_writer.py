@@ -98,7 +98,8 @@ class LogWriter:
 
     def _append(self, conn: psycopg.Connection[Any], batch: DecodedBatch) -> AppendResult:
         try:
-            return append_batch(conn, batch.events(), batch.dead_letters, self._suppressions)
+            return append_batch(conn, batch.events(), batch.dead_letters, self._suppressions,
+                                self._settings.privacy.pii)
         except ROW_REFUSED:
             log.warning("a row was refused by the database; writing the batch row by row")
             return self._append_row_by_row(conn, batch)
@@ -114,7 +115,8 @@ class LogWriter:
                 try:
                     # append_batch opens a nested transaction: a savepoint in psycopg.
                     result += append_batch(conn, [(accepted.event, accepted.source)],
-                                           suppressions=self._suppressions)
+                                           suppressions=self._suppressions,
+                                           pii=self._settings.privacy.pii)
                 except ROW_REFUSED as exc:
                     refused.append(
                         DeadLetter(

@@ -113,7 +113,12 @@ def _replay_one(
             "outcome": "rejected", "reason": str(rejection.reason),
             "detail": rejection.detail, "event_id": rejection.event_id,
         }
-    result = append_batch(conn, [(event, source)])
+    result = append_batch(conn, [(event, source)], pii=settings.privacy.pii)
+    if result.suppressed:  # the learner was erased since: it stays out of the log
+        return {
+            "outcome": "rejected", "reason": "suppressed",
+            "detail": "the learner or session was erased", "event_id": str(event.event_id),
+        }
     return {
         "outcome": "appended" if result.inserted else "duplicate",
         "reason": None, "detail": None, "event_id": str(event.event_id),

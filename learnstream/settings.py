@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -122,6 +123,11 @@ class PrivacySettings(_Part):
         default="learnstream_eraser",
         description="Role erasure and retention switch to (SET ROLE): it may read the log "
         "and call the audited delete functions, nothing else; empty: the login user's.",
+    )
+    pii: Literal["keep", "hash", "drop"] = Field(
+        default="keep",
+        description="What ingest stores of the free-text fields the contracts mark as PII "
+        "(`x-pii` in the JSON Schemas): `keep`, `hash` (sha256) or `drop`.",
     )
     retention: list[RetentionPolicy] = Field(
         default_factory=list,

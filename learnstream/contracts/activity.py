@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import Field, model_validator
 
-from learnstream.contracts.envelope import Envelope, Payload
+from learnstream.contracts.envelope import PII, Envelope, Payload
 from learnstream.contracts.topics import Topic
 
 ContentType = Literal["flashcards", "exercises", "simulation"]
@@ -18,7 +18,7 @@ class ContentRequestedPayload(Payload):
     """A learner asked the generator for content (one ``activity_log`` row)."""
 
     content_type: ContentType
-    query_text: str = Field(min_length=1, max_length=10_000)
+    query_text: str = Field(min_length=1, max_length=10_000, json_schema_extra=PII)
     target_language: str = Field(min_length=1, max_length=50)
     base_language: str | None = Field(default=None, max_length=50)
     request_metadata: dict[str, Any] | None = None
@@ -29,10 +29,10 @@ class ContentSavedPayload(Payload):
     """A learner saved generated content (one ``saved_content`` row)."""
 
     content_type: ContentType
-    original_query: str = Field(min_length=1, max_length=10_000)
+    original_query: str = Field(min_length=1, max_length=10_000, json_schema_extra=PII)
     content_data: dict[str, Any]
-    user_label: str | None = Field(default=None, max_length=100)
-    user_notes: str | None = Field(default=None, max_length=10_000)
+    user_label: str | None = Field(default=None, max_length=100, json_schema_extra=PII)
+    user_notes: str | None = Field(default=None, max_length=10_000, json_schema_extra=PII)
     requested_event_id: UUID | None = Field(
         default=None, description="The content.requested event this came from."
     )
@@ -42,7 +42,7 @@ class FeedbackPayload(Payload):
     """A rating and/or text about a request or a saved item (one ``feedback`` row)."""
 
     rating: int | None = Field(default=None, ge=1, le=5)
-    feedback_text: str | None = Field(default=None, max_length=10_000)
+    feedback_text: str | None = Field(default=None, max_length=10_000, json_schema_extra=PII)
     related_event_id: UUID | None = Field(
         default=None, description="The content.requested or content.saved event it refers to."
     )

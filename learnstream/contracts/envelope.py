@@ -19,6 +19,12 @@ IDENTIFIER_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
 IDENTIFIER = Field(min_length=1, max_length=MAX_IDENTIFIER_LENGTH, pattern=IDENTIFIER_PATTERN)
 
 
+#: The mark of a field that may hold personal data (free text a learner typed): carried into
+#: the JSON Schemas as ``"x-pii": true``, and what ingest drops or hashes when configured
+#: (``LEARNSTREAM_PRIVACY__PII``, :func:`learnstream.contracts.pii.redacted`).
+PII: dict[str, Any] = {"x-pii": True}
+
+
 class Payload(BaseModel):
     """Base of every typed payload: unknown fields are an error, so typos never pass silently."""
 

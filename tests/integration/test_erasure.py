@@ -339,3 +339,23 @@ def test_the_erase_command_dry_run_and_a_bad_id(populated: Settings,
     done = runner.invoke(app, ["learner", "erase", learner])
     assert done.exit_code == 0, done.output
     assert "erased 1 learners" in done.output
+
+
+@pytest.mark.parametrize("mode", ["hash", "drop"])
+def test_ingest_hashes_or_drops_marked_free_text(kafka_settings: Settings, mode: str) -> None:
+    from ingest.emitter import produce
+    from testing.ingest import ingest_until_idle
+
+    settings = kafka_settings.with_part(privacy={"pii": mode})
+    produce(settings, [
+        example("content.requested", payload={"query_text": "I am Ada Lovelace, 9"}),
+        example("feedback.submitted", payload={"rating": 2, "feedback_text": "Ada again"}),
+    ])
+    assert ingest_until_idle(settings).inserted == 2
+    with connect(settings) as conn:
+        rows = conn.execute("SELECT query_text, payload::text FROM log.activity_events "
+                            "ORDER BY event_type").fetchall()
+    stored = json.dumps([list(r) for r in rows])
+    assert "Ada" not in stored
+    requested = next(r for r in rows if r[0] is not None)
+    assert requested[0].startswith("sha256:") if mode == "hash" else requested[0] == ""
