@@ -165,13 +165,14 @@ def _events_of(data: object, body: bytes, sent_at: object) -> tuple[list[bytes],
             if not isinstance(events, list):
                 raise RequestRejected(400, "not_a_batch", "`events` must be an array of events")
             return [orjson.dumps(item) for item in events], data.get("sent_at", sent_at)
-        return [body.strip()], sent_at
+        return [body], sent_at
     raise RequestRejected(400, "not_a_batch", f"the body is a JSON {type(data).__name__}; "
                           "send an event object, an array of events or NDJSON")
 
 
 def _lines(body: bytes) -> list[bytes]:
-    return [line.strip() for line in body.split(b"\n") if line.strip()]
+    # Each line is kept byte for byte (but a CR of CRLF): a dead letter holds what was sent.
+    return [line.removesuffix(b"\r") for line in body.split(b"\n") if line.strip()]
 
 
 def _sent_at(value: object) -> datetime | None:

@@ -2,8 +2,9 @@
 
 Everything that can be configured is here, with a typed part per stage
 (``settings.ingest``, ``settings.collector``, ``settings.projections``,
-``settings.learner_model``, ``settings.warehouse``, ``settings.devstack``). Code elsewhere receives a ``Settings`` instance
-(tests build one directly) and never reads the environment itself.
+``settings.learner_model``, ``settings.warehouse``, ``settings.devstack``). Code elsewhere
+receives a ``Settings`` instance (tests build one directly) and never reads the environment
+itself.
 
 The kernel owns the shape of every part, so that one object can be read from the environment
 in one place without the kernel importing a stage. A part's variables are spelled with a

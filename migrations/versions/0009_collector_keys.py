@@ -29,7 +29,8 @@ def upgrade() -> None:
         """
         CREATE TABLE collector.write_keys (
             id                BIGSERIAL   PRIMARY KEY,
-            app               TEXT        NOT NULL CHECK (app ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
+            app               TEXT        NOT NULL
+                CHECK (app ~ '^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'),
             key_hash          BYTEA       NOT NULL UNIQUE CHECK (length(key_hash) = 32),
             key_prefix        TEXT        NOT NULL,
             allowed_families  TEXT[],
