@@ -38,7 +38,10 @@ def register(app: typer.Typer, *, start_services: StartServices) -> None:
             loop="uvloop", http="httptools", lifespan="on",
         )
         server = uvicorn.Server(config)
-        sock = config.bind_socket()  # bound first, so the line below names the real port
+        # Bound and listening before the line is printed, so it names the real port (with
+        # --port 0) and is true: connections wait in the backlog until the app has started.
+        sock = config.bind_socket()
+        sock.listen(config.backlog)
         bound_host, bound_port = sock.getsockname()[:2]
         typer.echo(f"listening on http://{bound_host}:{bound_port}")
         server.run(sockets=[sock])
