@@ -13,9 +13,9 @@ What runs:
    p50/p99 latency (every 2xx is an acknowledgement from Kafka: acks=all, idempotent);
 3. the raw producer: aiokafka with the collector's settings (acks=all, idempotence), the
    same event bytes, as fast as it acknowledges (every event queued, then all awaited);
-4. the served candidate (uvicorn + Starlette, ``learnstream collect``) again, open loop at
-   half of its maximum rate, latency measured from each request's scheduled time (so a
-   stall is not hidden by the generator waiting).
+4. the served candidate (uvicorn + Starlette, ``learnstream collect``) again, after a
+   second of warm-up, open loop at half of its maximum rate (its median round), latency
+   measured from each request's scheduled time (so a stall is not hidden by the generator waiting).
 
 The generator, the server, Kafka and PostgreSQL share the machine's cores: read the ratios.
 """
@@ -31,14 +31,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
 import httptools
 import numpy as np
-import orjson
 import psycopg
 import uvloop
 from psycopg.conninfo import make_conninfo
@@ -304,8 +303,8 @@ async def _raw_producer(settings: Settings, events: int) -> dict[str, Any]:
             "events_per_s": round(events / elapsed, 1)}
 
 
-def _run(coro_factory: Callable[[], Any]) -> Any:
-    return uvloop.run(coro_factory())
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return uvloop.run(coro)
 
 
 def main() -> None:
@@ -313,6 +312,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--raw-events", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     settings = _database(Settings())
     with connect(settings) as conn:
@@ -326,7 +326,7 @@ def main() -> None:
         "command": "python -m bench.collector " + " ".join(sys.argv[1:]),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.platform()}, {os.cpu_count()} CPUs",
-        "connections": args.connections, "seconds": args.seconds,
+        "connections": args.connections, "seconds": args.seconds, "rounds": args.rounds,
     }
     batches = (1, 50)
 
@@ -338,30 +338,40 @@ def main() -> None:
     _wait_port(port)
     try:
         result["generator_alone"] = {
-            str(b): _run(lambda b=b: _closed_loop(port, _requests(port, key, b),
+            str(b): _run(_closed_loop(port, _requests(port, key, b),
                                                   args.connections, args.seconds))
             for b in batches
         }
     finally:
         _stop(null)
 
-    # 2. Every candidate, closed loop.
+    # 2. Every candidate, closed loop; rounds interleave the candidates, so a neighbour's
+    # load on the shared machine hits all of them, and the median round is reported.
+    rounds: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for _ in range(args.rounds):
+        for server, framework in CANDIDATES:
+            port = _free_port()
+            process = _start([sys.executable, "-m", "bench.collector_server", server,
+                              framework, str(port)], env, port)
+            try:
+                for b in batches:
+                    measured = _run(_closed_loop(
+                        port, _requests(port, key, b), args.connections, args.seconds))
+                    rounds.setdefault(f"{server}+{framework}", {}).setdefault(
+                        str(b), []).append(measured)
+            finally:
+                _stop(process)
     result["candidates"] = {}
-    for server, framework in CANDIDATES:
-        port = _free_port()
-        process = _start([sys.executable, "-m", "bench.collector_server", server, framework,
-                          str(port)], env, port)
-        try:
-            result["candidates"][f"{server}+{framework}"] = {
-                str(b): _run(lambda b=b, port=port: _closed_loop(
-                    port, _requests(port, key, b), args.connections, args.seconds))
-                for b in batches
-            }
-        finally:
-            _stop(process)
+    for name, per_batch in rounds.items():
+        result["candidates"][name] = {}
+        for size, runs in per_batch.items():
+            ordered = sorted(runs, key=lambda r: r["requests_per_s"])
+            median = dict(ordered[len(ordered) // 2])
+            median["rounds_requests_per_s"] = [r["requests_per_s"] for r in runs]
+            result["candidates"][name][size] = median
 
     # 3. The raw producer.
-    result["raw_producer"] = _run(lambda: _raw_producer(settings, args.raw_events))
+    result["raw_producer"] = _run(_raw_producer(settings, args.raw_events))
 
     # 4. The served candidate at half its maximum rate.
     served = result["candidates"]["+".join(SERVED)]
@@ -373,16 +383,16 @@ def main() -> None:
         for b in batches:
             rate = served[str(b)]["requests_per_s"] / 2
             # Warm-up (connections, key cache, topic metadata) outside the measurement.
-            _run(lambda b=b, port=port: _closed_loop(port, _requests(port, key, b),
+            _run(_closed_loop(port, _requests(port, key, b),
                                                      args.connections, 1.0))
-            measured = _run(lambda b=b, rate=rate, port=port: _open_loop(
+            measured = _run(_open_loop(
                 port, _requests(port, key, b), args.connections * 4, rate, args.seconds))
             result["half_rate"][str(b)] = {"rate_requests_per_s": rate, **measured}
     finally:
         _stop(process)
 
     raw = result["raw_producer"]["events_per_s"]
-    for name, per_batch in result["candidates"].items():
+    for per_batch in result["candidates"].values():
         for b, figures in per_batch.items():
             figures["events_per_s"] = round(figures["requests_per_s"] * int(b), 1)
             figures["ratio_to_raw_producer"] = round(figures["events_per_s"] / raw, 3)
@@ -400,7 +410,9 @@ def _markdown(r: dict[str, Any]) -> str:
         "",
         f"Command: `{r['command'].strip()}` ({r['when']}, {r['machine']}; generator, "
         f"server, Kafka and PostgreSQL share them), {r['connections']} keep-alive "
-        f"connections, {r['seconds']:g} s per measurement after 1 s of warm-up.",
+        f"connections, {r['seconds']:g} s per measurement after 1 s of warm-up; the "
+        f"candidates interleaved over {r['rounds']} rounds, the median round shown (every "
+        "round's requests/s in the last column).",
         "",
         "Load generator alone (null server): "
         + ", ".join(f"batch {b}: {v['requests_per_s']:,.0f} requests/s"
@@ -410,15 +422,16 @@ def _markdown(r: dict[str, Any]) -> str:
         f"**{r['raw_producer']['events_per_s']:,.0f} events/s**.",
         "",
         "| server + framework | batch | requests/s | events/s | p50 ms | p99 ms | "
-        "x raw producer | x generator ceiling | statuses |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "x raw producer | x generator ceiling | statuses | rounds, requests/s |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for name, per_batch in r["candidates"].items():
         for b, v in per_batch.items():
             lines.append(
                 f"| {name} | {b} | {v['requests_per_s']:,.0f} | {v['events_per_s']:,.0f} | "
                 f"{v['p50_ms']} | {v['p99_ms']} | {v['ratio_to_raw_producer']} | "
-                f"{v['share_of_generator_ceiling']} | {v['statuses']} |")
+                f"{v['share_of_generator_ceiling']} | {v['statuses']} | "
+                f"{', '.join(f'{x:,.0f}' for x in v['rounds_requests_per_s'])} |")
     lines += [
         "",
         f"At half of the maximum rate ({'+'.join(SERVED)}, open loop, latency from the "

@@ -23,6 +23,7 @@ batch (the same ``event_id`` with another time: the log keeps whichever arrives 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import random
 from collections import defaultdict
@@ -72,7 +73,7 @@ def _sessions(times_by_session: dict[str, list[float]]) -> int:
     count = 0
     for times in times_by_session.values():
         ordered = sorted(times)
-        count += 1 + sum(1 for a, b in zip(ordered, ordered[1:], strict=False) if b - a > gap)
+        count += 1 + sum(1 for a, b in itertools.pairwise(ordered) if b - a > gap)
     return count
 
 
@@ -132,7 +133,7 @@ def main() -> None:
         pairs = flips = 0
         for ids in by_learner.values():
             ids.sort(key=lambda k: truth[k])
-            for a, b in zip(ids, ids[1:], strict=False):
+            for a, b in itertools.pairwise(ids):
                 if truth[a] == truth[b]:
                     continue
                 pairs += 1

@@ -111,10 +111,10 @@ def examine(
             })
             continue
         # The fields are spliced into the client's own JSON rather than re-encoding the
-        # model: what the client sent travels unchanged, and it costs a third of a
-        # validate-copy-dump (measured: 1.1 -> 0.8 ms per batch of 50 with decoding). The event passed
-        # decode_event, so its context is an object (or absent) and stays valid with an
-        # extra key; a client's own "collector" key is overwritten, it is ours.
+        # model: what the client sent travels unchanged, and it is cheaper than a
+        # validate-copy-dump (measured: 1.1 -> 0.8 ms per batch of 50, decoding included).
+        # The event passed decode_event, so its context is an object (or absent) and stays
+        # valid with an extra key; a client's own "collector" key is overwritten: it is ours.
         data = orjson.loads(raw)
         data["context"] = {**(data.get("context") or {}), "collector": server_fields}
         value = orjson.dumps(data)

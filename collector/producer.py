@@ -42,10 +42,9 @@ class Producer:
     """Starts in the background (the collector serves 503 until Kafka answers), produces
     batches and waits for every acknowledgement."""
 
-    def __init__(self, settings: Settings, *, linger_ms: int = 5) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._part = settings.collector
-        self._linger_ms = linger_ms
         self._producer: AIOKafkaProducer | None = None
         self._starter: asyncio.Task[None] | None = None
         self.in_flight = 0
@@ -57,7 +56,7 @@ class Producer:
             bootstrap_servers=self._settings.resolved_kafka_bootstrap,
             acks=PRODUCER_DEFAULTS["acks"],
             enable_idempotence=PRODUCER_DEFAULTS["enable_idempotence"],
-            linger_ms=self._linger_ms,
+            linger_ms=self._part.linger_ms,
             max_batch_size=256 * 1024,
             request_timeout_ms=timeout_ms,
             client_id="learnstream-collector",

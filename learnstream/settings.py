@@ -85,6 +85,12 @@ class CollectorSettings(_Part):
         default=10.0,
         description="Longest wait for Kafka to acknowledge a request's events; then 503.",
     )
+    linger_ms: int = Field(
+        default=0,
+        description="How long the producer waits to fill a batch to Kafka. Every request "
+        "waits for its acknowledgement, so this adds to its latency; at 0, events that "
+        "arrive while a request to Kafka is in flight still travel together.",
+    )
     max_in_flight_events: int = Field(
         default=20000,
         description="Events waiting for Kafka's acknowledgement, all requests together; "
