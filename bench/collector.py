@@ -23,6 +23,7 @@ The generator, the server, Kafka and PostgreSQL share the machine's cores: read 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import asyncio
 import json
 import os
@@ -52,7 +53,10 @@ from tests.examples import example
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 DB = "ls_bench_collector"
-CANDIDATES = [("uvicorn", "starlette"), ("uvicorn", "fastapi"), ("granian", "starlette")]
+#: granian is not a dependency: ``pip install granian`` to include it (skipped otherwise).
+CANDIDATES = [(server, framework) for server, framework in
+              [("uvicorn", "starlette"), ("uvicorn", "fastapi"), ("granian", "starlette")]
+              if importlib.util.find_spec(server) is not None]
 SERVED = ("uvicorn", "starlette")
 
 
