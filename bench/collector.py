@@ -23,8 +23,8 @@ The generator, the server, Kafka and PostgreSQL share the machine's cores: read 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import asyncio
+import importlib.util
 import json
 import os
 import platform
