@@ -231,3 +231,32 @@ def test_hostile_bodies_over_http_are_a_4xx_each(
         alive = process.poll() is None
     assert answer.status_code == status
     assert after.status_code == 200 and alive
+
+
+def test_the_collector_role_reads_keys_and_inserts_dead_letters_only(
+    db_settings: Settings,
+) -> None:
+    import psycopg
+
+    from learnstream.db import connect
+
+    make_key(db_settings, "web")
+    with connect(db_settings, autocommit=True) as conn:
+        conn.execute("SET ROLE learnstream_collector")
+        assert conn.execute("SELECT app FROM collector.write_keys").fetchall() == [("web",)]
+        conn.execute(
+            "INSERT INTO log.dead_letters (reason, detail, raw, raw_size, kafka_topic, "
+            "kafka_partition, kafka_offset) VALUES ('x', 'y', 'z', 1, 'collector:web', 1, 1)"
+        )
+        refused = [
+            "SELECT key_prefix FROM collector.write_keys",  # only what the lookup needs
+            "UPDATE collector.write_keys SET revoked_at = now()",
+            "INSERT INTO collector.write_keys (app, key_hash, key_prefix) "
+            "VALUES ('a', decode(repeat('00', 32), 'hex'), 'p')",
+            "SELECT * FROM log.dead_letters",
+            "SELECT * FROM log.behavioral_events",
+            "INSERT INTO log.behavioral_events (event_id) VALUES (gen_random_uuid())",
+        ]
+        for statement in refused:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement)

@@ -187,6 +187,16 @@ def test_sent_at_gives_the_clock_skew_and_occurred_at_is_kept(harness: Harness) 
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid_sent_at")
 
 
+def test_a_client_cannot_forge_the_server_side_fields(harness: Harness) -> None:
+    event = _wire(example("playback.started"))
+    event["context"]["collector"] = {"app": "forged", "received_at": "2000-01-01T00:00:00Z"}
+    assert _post(harness, orjson.dumps(event)).json()["accepted"] == 1
+    (got,) = harness.produced_events()
+    server = (got.context.model_extra or {})["collector"]
+    assert server["app"] == "backend" and not server["received_at"].startswith("2000")
+    assert got.context.platform == "ios"  # the client's own context is kept
+
+
 def test_ip_and_user_agent_are_kept_only_when_configured() -> None:
     h = Harness(_settings(keep_ip=True, keep_user_agent=True))
     with h.client:
