@@ -54,6 +54,7 @@ ADVICE: tuple[tuple[str, int, str, str], ...] = (
      "`learnstream jobs run --help` lists the jobs"),
     ("learner_model.errors.UnknownLearner", FAILED, "",
      "check the id (events reach the log through `learnstream ingest`)"),
+    ("collector.errors.UnknownWriteKey", FAILED, "", ""),
     ("learnstream.errors.DatabaseUnavailable", FAILED, "PostgreSQL is unreachable", _DATABASE),
     ("learner_model.errors.StateUnavailable", FAILED, "the learner state store is unreachable",
      _DATABASE),
@@ -161,6 +162,12 @@ def _register_ingest(target: typer.Typer) -> None:
     ingest.cli.register(target, start_services=start_services)
 
 
+def _register_collector(target: typer.Typer) -> None:
+    import collector.cli
+
+    collector.cli.register(target, start_services=start_services)
+
+
 def _register_simulator(target: typer.Typer) -> None:
     import simulator.cli
 
@@ -195,6 +202,10 @@ STAGES: dict[str, Stage] = {
         "ingest": "Consume the event topics into the append-only log (exactly once in effect).",
         "dead-letters": "Inspect and replay refused messages.",
     }, _register_ingest),
+    "collector": Stage({
+        "collect": "Serve the HTTP collector: apps POST events to /v1/events.",
+        "keys": "Write keys of the apps that post events.",
+    }, _register_collector),
     "simulator": Stage({
         "simulate": "Generate realistic, seeded learner behaviour plus its hidden ground truth.",
     }, _register_simulator),

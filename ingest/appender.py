@@ -75,8 +75,10 @@ def append_batch(
     inserted = 0
     dead_lettered = 0
     with conn.transaction(), conn.cursor() as cur:
-        hashes = (suppressions or Suppressions()).current(cur)
-        events, suppressed = drop_suppressed(events, hashes)
+        suppressed = 0
+        if events:  # a batch of dead letters only needs no list (nor a round trip)
+            hashes = (suppressions or Suppressions()).current(cur)
+            events, suppressed = drop_suppressed(events, hashes)
         if pii != "keep":
             events = [(redacted(event, pii), source) for event, source in events]
         by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)

@@ -13,6 +13,10 @@ Split by what the caller must do, never by message text::
     ├── ConfigurationError         settings are inconsistent or incomplete
     ├── Unhealthy                  a service runs but makes no progress (health checks fail)
     ├── ConsumerFailed             ingest: unexpected failure; consumer stopped, batch uncommitted
+    ├── CollectorError             collector
+    │   ├── UnknownWriteKey        no active write key matches (keys revoke)
+    │   ├── RequestRejected        an HTTP request refused whole with a 4xx and a reason
+    │   └── CollectorOverloaded    too many events wait for Kafka; the request gets 503
     ├── ProjectionError            projections
     │   └── UnknownProjection      no projection of that name runs
     ├── LearnerModelError          learner model

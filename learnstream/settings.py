@@ -1,9 +1,10 @@
 """The one typed settings object, read from ``LEARNSTREAM_*`` environment variables.
 
 Everything that can be configured is here, with a typed part per stage
-(``settings.ingest``, ``settings.projections``, ``settings.learner_model``,
-``settings.warehouse``, ``settings.devstack``). Code elsewhere receives a ``Settings`` instance
-(tests build one directly) and never reads the environment itself.
+(``settings.ingest``, ``settings.collector``, ``settings.projections``,
+``settings.learner_model``, ``settings.warehouse``, ``settings.devstack``). Code elsewhere
+receives a ``Settings`` instance (tests build one directly) and never reads the environment
+itself.
 
 The kernel owns the shape of every part, so that one object can be read from the environment
 in one place without the kernel importing a stage. A part's variables are spelled with a
@@ -65,6 +66,67 @@ class IngestSettings(_Part):
         default="learnstream_ingest",
         description="Role the ingest connection switches to (SET ROLE) for least privilege; "
         "empty: keep the login user's privileges.",
+    )
+
+
+class CollectorSettings(_Part):
+    """The HTTP collector: where it listens, what it accepts, what it keeps."""
+
+    host: str = Field(default="127.0.0.1", description="Collector listen address.")
+    port: int = Field(default=8090, description="Collector port.")
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        description="Largest request body, after gzip is undone; larger bodies get 413 "
+        "before they are read whole.",
+    )
+    max_batch_events: int = Field(default=500, description="Most events in one request.")
+    body_timeout_seconds: float = Field(
+        default=10.0, description="A body that has not arrived whole by then gets 408."
+    )
+    produce_timeout_seconds: float = Field(
+        default=10.0,
+        description="Longest wait for Kafka to acknowledge a request's events; then 503.",
+    )
+    linger_ms: int = Field(
+        default=0,
+        description="How long the producer waits to fill a batch to Kafka. Every request "
+        "waits for its acknowledgement, so this adds to its latency; at 0, events that "
+        "arrive while a request to Kafka is in flight still travel together.",
+    )
+    max_in_flight_events: int = Field(
+        default=20000,
+        description="Events waiting for Kafka's acknowledgement, all requests together; "
+        "beyond it requests get 503 (bounded memory).",
+    )
+    retry_after_seconds: int = Field(
+        default=5, description="`Retry-After` sent with 503 and 429."
+    )
+    rate_limit_per_second: float = Field(
+        default=200.0, description="Requests per second per write key (token bucket); 0: off."
+    )
+    rate_limit_burst: int = Field(
+        default=400, description="Requests a write key may send at once before 429."
+    )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Browser origins allowed to post (JSON list); empty: no CORS headers.",
+    )
+    keep_ip: bool = Field(
+        default=False, description="Store the client IP in `context.collector.ip`."
+    )
+    keep_user_agent: bool = Field(
+        default=False,
+        description="Store the User-Agent in `context.collector.user_agent`.",
+    )
+    key_cache_seconds: float = Field(
+        default=10.0,
+        description="How long a write key looked up in PostgreSQL is trusted (a revoke "
+        "takes effect within this).",
+    )
+    db_role: str = Field(
+        default="learnstream_collector",
+        description="Role the collector's connections switch to (SET ROLE): read keys, "
+        "insert dead letters; empty: keep the login user's privileges.",
     )
 
 
@@ -165,6 +227,7 @@ class Settings(BaseSettings):
     )
 
     ingest: IngestSettings = IngestSettings()
+    collector: CollectorSettings = CollectorSettings()
     projections: ProjectionSettings = ProjectionSettings()
     learner_model: LearnerModelSettings = LearnerModelSettings()
     warehouse: WarehouseSettings = WarehouseSettings()

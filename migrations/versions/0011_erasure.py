@@ -21,13 +21,13 @@ Receipts (``log.erasures``), the files an erasure rewrote (``log.erasure_files``
 suppression list (``log.erasure_suppressions``) are append-only like the rest of the log.
 
 Revision ID: 0011_erasure
-Revises: 0008_item_metrics
+Revises: 0009_collector_keys
 """
 
 from alembic import op
 
 revision = "0011_erasure"
-down_revision = "0008_item_metrics"
+down_revision = "0009_collector_keys"
 branch_labels = None
 depends_on = None
 
@@ -244,7 +244,9 @@ def upgrade() -> None:
     op.execute(f"GRANT SELECT ON {', '.join(f'log.{t}' for t in NEW_TABLES)} TO {ERASER}")
     op.execute(f"GRANT INSERT ON log.erasure_files TO {ERASER}")
     op.execute(f"GRANT USAGE ON SEQUENCE log.erasure_files_id_seq TO {ERASER}")
-    op.execute("GRANT SELECT ON log.erasure_suppressions TO learnstream_ingest")
+    # The collector appends dead letters with ingest's code (0009's role).
+    op.execute("GRANT SELECT ON log.erasure_suppressions TO learnstream_ingest, "
+               "learnstream_collector")
     op.execute("GRANT SELECT ON log.erasures, log.erasure_suppressions TO learnstream_reader")
     op.execute(f"GRANT {ERASER} TO CURRENT_USER")
 

@@ -49,6 +49,10 @@ BAD_CALLS: dict[str, list[str]] = {
     "dead-letters list": ["dead-letters", "list", "--status", "lost"],
     "dead-letters show": ["dead-letters", "show", "first"],
     "dead-letters replay": ["dead-letters", "replay", "--since", "yesterday"],
+    "collect": ["collect", "--port", "99999"],
+    "keys create": ["keys", "create"],
+    "keys list": ["keys", "list", "surplus"],
+    "keys revoke": ["keys", "revoke", "--app", "web", "--id", "first"],
 }
 
 
@@ -122,6 +126,9 @@ NEEDS_DATABASE = [
     ["model", "fit"],
     ["learner", "explain", "l1"],
     ["export"],
+    ["keys", "list"],
+    ["keys", "create", "--app", "web"],
+    ["keys", "revoke", "--app", "web"],
 ]
 
 

@@ -25,13 +25,13 @@ def compose() -> dict[str, Any]:
 
 
 def test_declares_the_stack_and_the_services(compose: dict[str, Any]) -> None:
-    assert {"kafka", "postgres", "migrate", "ingest", "projector", "api"} <= set(
+    assert {"kafka", "postgres", "migrate", "ingest", "projector", "api", "collector"} <= set(
         compose["services"]
     )
 
 
 def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
-    for name in ("kafka", "postgres", "ingest", "projector", "api"):
+    for name in ("kafka", "postgres", "ingest", "projector", "api", "collector"):
         assert "healthcheck" in compose["services"][name], name
 
 
@@ -60,6 +60,23 @@ def test_service_health_checks_test_progress_not_just_connections(
 ) -> None:
     assert "--ingest" in compose["services"]["ingest"]["healthcheck"]["test"]
     assert "--projections" in compose["services"]["projector"]["healthcheck"]["test"]
+
+
+def test_the_collector_is_checked_for_kafka_on_its_published_port(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    collector = compose["services"]["collector"]
+    env = collector["environment"]
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()  # every value parses into its setting (the origins are a JSON list)
+    assert settings.collector.host == "0.0.0.0"
+    assert settings.collector.cors_origins == ["http://localhost:3000"]
+    port = settings.collector.port
+    assert f"{port}:{port}" in collector["ports"]
+    check = " ".join(collector["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/readyz" in check  # ready (Kafka answers), not only alive
+    assert collector["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
 def test_kafka_runs_kraft_without_zookeeper(compose: dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """The layout's rules, checked from the code itself (ast, no imports run):
 
-- dependencies point one way: kernel <- ingest/simulator/devstack <- projections <-
+- dependencies point one way: kernel <- ingest/simulator/devstack <- collector/projections <-
   learner_model/warehouse <- app; a package imports only its own modules and lower layers;
 - no import cycles between modules;
 - no ``importlib``/``runpy`` tricks in the packages that ship;
@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "ingest": 1,
     "simulator": 1,
     "devstack": 1,
+    "collector": 2,
     "projections": 2,
     "learner_model": 3,
     "warehouse": 3,
@@ -169,7 +170,7 @@ def _drawn_tree() -> dict[str, str | None]:
     for line in doc.splitlines():
         match = re.match(r"^(\s*(?:[│ ]\s*)*)(?:[├└]── )?([A-Z][A-Za-z]+)(\s|$)", line)
         if not match or not re.search(r"(Error|Rejected|Unavailable|Interrupted|Failed|"
-                                      r"Projection|Job|Learner|Empty|Corrupt|Unhealthy)\b",
+                                      r"Projection|Job|Learner|Empty|Corrupt|Unhealthy|Key|Overloaded)\b",
                                       match.group(2)):
             continue
         depth = len(match.group(1)) + (4 if "──" in line else 0)
