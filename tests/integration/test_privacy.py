@@ -359,3 +359,45 @@ def test_ingest_hashes_or_drops_marked_free_text(kafka_settings: Settings, mode:
     assert "Ada" not in stored
     requested = next(r for r in rows if r[0] is not None)
     assert requested[0].startswith("sha256:") if mode == "hash" else requested[0] == ""
+
+
+def test_the_projector_keeps_running_through_an_erasure(populated: Settings) -> None:
+    import threading
+
+    from projections.runner import run_projections
+
+    settings = populated
+    learner, _ = _victim(settings)
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def project() -> None:
+        outcome["summary"] = run_projections(settings, running_projections(), stop=stop)
+
+    runner = threading.Thread(target=project)
+    runner.start()
+    try:
+        erase_learners(settings, [learner])
+        # New events during and after the erasure are still folded by the running projector.
+        with connect(settings) as conn:
+            append_batch(conn, [(example("content.liked", learner_id="after-erasure",
+                                         session_id="s-after"), SourceOffset("t", 0, 1))])
+        import time
+
+        deadline = 60.0  # a bound on a hang, not a speed target
+        started = time.monotonic()
+        while time.monotonic() - started < deadline:
+            with connect(settings) as conn:
+                row = conn.execute("SELECT count(*) FROM read.like_engagement "
+                                   "WHERE session_id = 's-after'").fetchone()
+            if row and row[0]:
+                break
+            time.sleep(0.2)
+    finally:
+        stop.set()
+        runner.join(timeout=60)
+    assert not runner.is_alive()
+    assert outcome["summary"].failed == {}
+    assert row is not None and row[0] == 1
+    dump = _pg_dump(settings).decode()
+    assert learner not in dump
