@@ -65,6 +65,7 @@ ADVICE: tuple[tuple[str, int, str, str], ...] = (
     ("warehouse.errors.WarehouseEmpty", FAILED, "", "run `learnstream export` first"),
     ("warehouse.errors.TransportUnavailable", FAILED, "",
      "choose another --transport or install its package"),
+    ("learner_model.errors.TokenError", FAILED, "", ""),
     ("learner_model.errors.DatasetFormatError", FAILED,
      "the dataset file is not in the expected format",
      "it needs tab-separated columns user_id item_id timestamp correct skill_id"),
@@ -202,9 +203,10 @@ STAGES: dict[str, Stage] = {
         "projections": "Read models: list and rebuild.",
     }, _register_projections),
     "learner_model": Stage({
-        "serve": "Serve the read-only learner-state API (OpenAPI at /docs).",
+        "serve": "Serve the read-only learner-state API (bearer tokens; OpenAPI at /docs).",
         "model": "Learner model: batch refit and benchmark.",
         "learner": "Inspect learner state.",
+        "tokens": "State API bearer tokens: create, list, revoke.",
     }, _register_learner_model),
     "warehouse": Stage({
         "export": "Export new log rows (exactly once) and the read models to the Parquet "

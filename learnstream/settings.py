@@ -79,10 +79,21 @@ class ProjectionSettings(_Part):
 class LearnerModelSettings(_Part):
     """The learner-state API and the model evaluation datasets."""
 
-    serve_host: str = Field(default="127.0.0.1", description="State API listen address.")
+    serve_host: str = Field(
+        default="127.0.0.1",
+        description="State API listen address (loopback: only this machine can connect; "
+        "0.0.0.0 in a container).",
+    )
     serve_port: int = Field(default=8088, description="State API port (0: any free port).")
     access_log: bool = Field(
         default=True, description="Log one line per request of the state API on stdout."
+    )
+    token_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long the state API trusts a bearer token it has verified before "
+        "asking the database again: a revoked token is refused at most this long after "
+        "`learnstream tokens revoke`. 0: look every request up.",
     )
     datasets_dir: Path = Field(
         default=DEFAULT_DATASETS_DIR,

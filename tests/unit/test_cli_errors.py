@@ -43,6 +43,9 @@ BAD_CALLS: dict[str, list[str]] = {
     "model fit": ["model", "fit", "--c", "strong"],
     "model evaluate": ["model", "evaluate", "--kt-file", "/nonexistent/kt.tsv"],
     "learner explain": ["learner", "explain"],
+    "tokens create": ["tokens", "create"],
+    "tokens list": ["tokens", "list", "surplus"],
+    "tokens revoke": ["tokens", "revoke"],
     "jobs run": ["jobs", "run", "bogus"],
     "dead-letters list": ["dead-letters", "list", "--status", "lost"],
     "dead-letters show": ["dead-letters", "show", "first"],
@@ -119,6 +122,9 @@ NEEDS_DATABASE = [
     ["projections", "rebuild", "sessions"],
     ["model", "fit"],
     ["learner", "explain", "l1"],
+    ["tokens", "create", "--name", "recommender"],
+    ["tokens", "list"],
+    ["tokens", "revoke", "recommender"],
     ["export"],
 ]
 
