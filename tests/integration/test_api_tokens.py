@@ -134,4 +134,4 @@ def test_the_api_role_reads_only_what_a_token_check_needs(db_settings: Settings)
             "VALUES ('x', sha256('x'))",
         ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
