@@ -217,9 +217,12 @@ class _Server(uvicorn.Server):
             self._on_listening()
 
 
-def run(settings: Settings, sock: socket.socket, on_listening: Callable[[str], None]) -> None:
+def run(settings: Settings, sock: socket.socket, on_listening: Callable[[str], None], *,
+        require_token: bool = True) -> None:
     """Serve on ``sock`` until interrupted; ``on_listening`` gets the URL once the app has
-    started and the socket accepts connections."""
-    config = uvicorn.Config(create_app(settings), log_config=_log_config(
+    started and the socket accepts connections. ``require_token`` as in :func:`create_app`
+    (``learnstream serve`` never turns it off)."""
+    config = uvicorn.Config(create_app(settings, require_token=require_token),
+                            log_config=_log_config(
         settings.learner_model.access_log), access_log=settings.learner_model.access_log)
     _Server(config, lambda: on_listening(url_of(sock))).run(sockets=[sock])
