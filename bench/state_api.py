@@ -139,15 +139,22 @@ def _reader(learners: list[str], token: str, rate: float, seconds: float, queue:
             for _ in range(50):
                 warm.get(f"/v1/learners/{rng.choice(learners)}/state").raise_for_status()
         res["http_healthz"] = _pct(_fixed_rate(lambda i: http.get("/healthz"), rate, seconds))
-        res["http_state_no_auth"] = _pct(_fixed_rate(
-            lambda i: open_http.get(f"/v1/learners/{rng.choice(learners)}/state"
-                                    ).raise_for_status(), rate, seconds))
-        res["http_state"] = _pct(_fixed_rate(
-            lambda i: http.get(f"/v1/learners/{rng.choice(learners)}/state").raise_for_status(),
-            rate, seconds))
-        res["http_state_token_lookup_each_request"] = _pct(_fixed_rate(
-            lambda i: lookup.get(f"/v1/learners/{rng.choice(learners)}/state"
-                                 ).raise_for_status(), rate, seconds))
+        # The three variants of the same read take turns on one fixed schedule, so the
+        # load of a shared machine falls on each alike: request i goes to variant i % 3.
+        variants = {"http_state": http, "http_state_no_auth": open_http,
+                    "http_state_token_lookup_each_request": lookup}
+        order = list(variants)
+        times: dict[str, list[float]] = {name: [] for name in order}
+
+        def one_of_three(i: int) -> None:
+            client = variants[order[i % 3]]
+            client.get(f"/v1/learners/{rng.choice(learners)}/state").raise_for_status()
+
+        lat = _fixed_rate(one_of_three, rate, 3 * seconds)
+        for i, t in enumerate(lat):
+            times[order[i % 3]].append(t)
+        for name in order:
+            res[name] = _pct(times[name])
         res["http_batch_50"] = _pct(_fixed_rate(
             lambda i: http.post("/v1/learners/states",
                                 json={"learner_ids": rng.sample(learners, min(50, len(learners)))}
