@@ -27,6 +27,7 @@ from learnstream.logins import SERVICE_ROLES, ensure_login_user
 from learnstream.settings import Settings
 from projections.runner import project_until_caught_up
 from testing.databases import to_url
+from testing.ingest import ingest_until_idle
 from tests.examples import all_examples
 
 LOG = [*LOG_TABLES.values(), "dead_letters", "dead_letter_replays"]
@@ -229,3 +230,23 @@ def test_the_api_user_reads_the_state_but_writes_nothing(db_settings: Settings,
             "CREATE TABLE projection_store.intruder (x int)",
         ):
             _refused(conn, statement)
+
+
+def test_the_ingest_service_runs_as_its_login_user_from_kafka_to_the_log(
+        kafka_settings: Settings, logins: dict[str, Settings]) -> None:
+    from app.health import check_ingest
+    from ingest.emitter import produce
+    from testing.ingest import logged_event_ids
+
+    user = logins["ingest"].resolved_database_url.split("//", 1)[1].split("@", 1)[0]
+    as_ingest = _as(kafka_settings, user)
+    events = all_examples()
+    produce(kafka_settings, events)
+    summary = ingest_until_idle(as_ingest)
+    assert summary.inserted == len(events) and summary.dead_lettered == 0
+    assert sorted(logged_event_ids(kafka_settings)) == sorted(str(e.event_id) for e in events)
+    # Its health check works with its own privileges: with a message waiting it asks the
+    # log's newest append through log.newest_append_at() (a SELECT would be refused).
+    assert check_ingest(as_ingest, 120.0) == "caught up"
+    produce(kafka_settings, [events[0].model_copy(update={"event_id": uuid.uuid4()})])
+    assert "1 messages waiting, last append" in check_ingest(as_ingest, 1e9)
