@@ -21,6 +21,7 @@ import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -67,6 +68,7 @@ ADVICE: tuple[tuple[str, int, str, str], ...] = (
     ("warehouse.errors.WarehouseEmpty", FAILED, "", "run `learnstream export` first"),
     ("warehouse.errors.TransportUnavailable", FAILED, "",
      "choose another --transport or install its package"),
+    ("learner_model.errors.TokenError", FAILED, "", ""),
     ("learner_model.errors.DatasetFormatError", FAILED,
      "the dataset file is not in the expected format",
      "it needs tab-separated columns user_id item_id timestamp correct skill_id"),
@@ -215,9 +217,10 @@ STAGES: dict[str, Stage] = {
         "projections": "Read models: list and rebuild.",
     }, _register_projections),
     "learner_model": Stage({
-        "serve": "Serve the read-only learner-state API (OpenAPI at /docs).",
+        "serve": "Serve the read-only learner-state API (bearer tokens; OpenAPI at /docs).",
         "model": "Learner model: batch refit and benchmark.",
         "learner": "Inspect or erase a learner.",
+        "tokens": "State API bearer tokens: create, list, revoke.",
     }, _register_learner_model),
     "warehouse": Stage({
         "export": "Export new log rows (exactly once) and the read models to the Parquet "
@@ -325,6 +328,12 @@ def root(
 contracts_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(retention_app, name="retention")
+db_app = typer.Typer(help="Database administration: the services' login users.",
+                     no_args_is_help=True)
+db_users_app = typer.Typer(help="Login users of the services, one per service.",
+                           no_args_is_help=True)
+db_app.add_typer(db_users_app, name="users")
+app.add_typer(db_app, name="db")
 
 
 @app.command()
@@ -398,6 +407,37 @@ def health(
     if projections:
         projected = check_projections(settings, running_projections(settings), max_lag)
         console.print(f"projections: {projected}")
+
+
+@db_users_app.command("create")
+def db_users_create(
+    users: list[str] = typer.Argument(..., metavar="SERVICE=USER...", help="ingest=USER, "
+                                      "projector=USER and/or api=USER."),
+    password_dir: Path = typer.Option(Path("/run/secrets"), file_okay=False, help="Folder "
+                                      "holding one file per user, named after it, with its "
+                                      "password (Docker secrets are mounted here)."),
+) -> None:
+    """Create or update each service's login user, holding only that service's role
+    (after `learnstream migrate`; run as a user who may create roles). Rerun to rotate."""
+    from rich.console import Console
+
+    from learnstream.db import connect
+    from learnstream.logins import SERVICE_ROLES, ensure_login_user
+    from learnstream.settings import load_settings, read_secret
+
+    pairs: list[tuple[str, str]] = []
+    for spec in users:
+        service, sep, user = spec.partition("=")
+        if not sep or service not in SERVICE_ROLES or not user:
+            raise typer.BadParameter(f"{spec!r} is not SERVICE=USER with SERVICE one of "
+                                     f"{', '.join(SERVICE_ROLES)}", param_hint="'SERVICE=USER'")
+        pairs.append((service, user))
+    passwords = {user: read_secret(password_dir / user) for _, user in pairs}
+    console = Console()
+    with connect(load_settings()) as conn:
+        for service, user in pairs:
+            done = ensure_login_user(conn, user, service, passwords[user])
+            console.print(f"{user}: {done}, holds {SERVICE_ROLES[service]} only")
 
 
 @contracts_app.command("export")

@@ -13,10 +13,13 @@ from ingest.consumer import consumer_group_for
 from learnstream.contracts import EVENT_TOPICS
 from learnstream.db import connect
 from learnstream.errors import BrokerUnavailable, Unhealthy
-from learnstream.log import newest_append_sql
 from learnstream.settings import Settings
 from projections import Projection
 from projections.status import projection_status
+
+#: When the log's newest row was received (``learnstream.log.newest_append_sql``, wrapped in a
+#: function the ingest role may execute).
+NEWEST_APPEND = "SELECT log.newest_append_at()"
 
 
 def check_database(settings: Settings) -> str:
@@ -99,7 +102,9 @@ def check_ingest(settings: Settings, max_stall_s: float) -> str:
     if backlog == 0:
         return "caught up"
     with connect(settings) as conn:
-        row = conn.execute(newest_append_sql()).fetchone()
+        # Through the SECURITY DEFINER function of migration 0012: the ingest service's login
+        # user may INSERT into the log but not SELECT it.
+        row = conn.execute(NEWEST_APPEND).fetchone()
     newest = row[0] if row else None
     age = None if newest is None else (datetime.now(UTC) - newest).total_seconds()
     if age is not None and age <= max_stall_s:

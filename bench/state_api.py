@@ -1,10 +1,12 @@
 """State API benchmark: freshness (log append -> visible in the learner state, while the
 projector runs) and read latency at a fixed request rate from a separate process, over HTTP
-(`learnstream serve`) and through LearnerStateClient. Baselines in the same run: /healthz
-over HTTP (no database) and `SELECT 1` through the same pool. Writes
-bench/results/state_api.{json,md}.
+(`learnstream serve`, with a bearer token) and through LearnerStateClient. Baselines in the
+same run: /healthz over HTTP (no database), the same state read from a server that requires
+no token (the cost of authentication), from one that looks the token up on every request
+(token cache off), and `SELECT 1` through the same pool. The three servers run side by side
+with the access log off. Writes bench/results/<out>.{json,md} (default state_api).
 
-    python -m bench.state_api [--rate 200] [--seconds 10] [--fresh 100]
+    python -m bench.state_api [--rate 100] [--seconds 10] [--fresh 100] [--out state_api]
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import multiprocessing as mp
 import os
 import random
 import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -36,7 +39,11 @@ _HERE = Path(__file__).resolve().parent
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DB = "ls_bench_state_api"
+#: The server with a token and its default cache; +1: token looked up on every request;
+#: +2: no token required.
 PORT = 8097
+LOOKUP_PORT = PORT + 1
+OPEN_PORT = PORT + 2
 
 
 def _settings() -> Settings:
@@ -110,20 +117,44 @@ def _fixed_rate(call: Any, rate: float, seconds: float) -> list[float]:
     return out
 
 
-def _reader(learners: list[str], rate: float, seconds: float, queue: Any) -> None:
+def serve_open(port: int) -> None:
+    """The state API without authentication (this benchmark's baseline only)."""
+    from learner_model.serving.service import bind, run
+
+    run(_settings(), bind("127.0.0.1", port), lambda url: None, require_token=False)
+
+
+def _reader(learners: list[str], token: str, rate: float, seconds: float, queue: Any) -> None:
     import httpx
 
     from learner_model.serving.client import LearnerStateClient
 
     rng = random.Random(1)
     res: dict[str, Any] = {}
-    with httpx.Client(base_url=f"http://127.0.0.1:{PORT}") as http:
-        for _ in range(50):
-            http.get("/healthz")
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{PORT}", headers=auth) as http, \
+            httpx.Client(base_url=f"http://127.0.0.1:{OPEN_PORT}") as open_http, \
+            httpx.Client(base_url=f"http://127.0.0.1:{LOOKUP_PORT}", headers=auth) as lookup:
+        for warm in (http, open_http, lookup):
+            for _ in range(50):
+                warm.get(f"/v1/learners/{rng.choice(learners)}/state").raise_for_status()
         res["http_healthz"] = _pct(_fixed_rate(lambda i: http.get("/healthz"), rate, seconds))
-        res["http_state"] = _pct(_fixed_rate(
-            lambda i: http.get(f"/v1/learners/{rng.choice(learners)}/state").raise_for_status(),
-            rate, seconds))
+        # The three variants of the same read take turns on one fixed schedule, so the
+        # load of a shared machine falls on each alike: request i goes to variant i % 3.
+        variants = {"http_state": http, "http_state_no_auth": open_http,
+                    "http_state_token_lookup_each_request": lookup}
+        order = list(variants)
+        times: dict[str, list[float]] = {name: [] for name in order}
+
+        def one_of_three(i: int) -> None:
+            client = variants[order[i % 3]]
+            client.get(f"/v1/learners/{rng.choice(learners)}/state").raise_for_status()
+
+        lat = _fixed_rate(one_of_three, rate, 3 * seconds)
+        for i, t in enumerate(lat):
+            times[order[i % 3]].append(t)
+        for name in order:
+            res[name] = _pct(times[name])
         res["http_batch_50"] = _pct(_fixed_rate(
             lambda i: http.post("/v1/learners/states",
                                 json={"learner_ids": rng.sample(learners, min(50, len(learners)))}
@@ -163,10 +194,11 @@ def _freshness(settings: Settings, n: int) -> list[float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--rate", type=float, default=100)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--fresh", type=int, default=100)
     ap.add_argument("--learners", type=int, default=150)
+    ap.add_argument("--out", default="state_api", help="Results file stem in bench/results.")
     args = ap.parse_args()
     console = Console()
     with console.status("fresh database and simulated log"):
@@ -182,26 +214,40 @@ def main() -> None:
             params, _, rows = fit_from_log(conn, FitConfig(theta_prior_var=0.05, max_iter=1000))
             conn.commit()
         project_until_caught_up(settings, [LearnerModelProjection()])
+        from learner_model.serving.tokens import create_token
+
+        with connect(settings) as conn:
+            _, token = create_token(conn, "bench")
     console.log(f"model {params.version} on {rows} answers; {len(learners)} learners")
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     projector = ctx.Process(target=_projector, args=(stop,), daemon=True)
     projector.start()
-    env = dict(os.environ, LEARNSTREAM_DATABASE_URL=settings.resolved_database_url)
-    server = subprocess.Popen(["learnstream", "serve", "--port", str(PORT)], env=env)
+    env = dict(os.environ, LEARNSTREAM_DATABASE_URL=settings.resolved_database_url,
+               LEARNSTREAM_LEARNER_MODEL__ACCESS_LOG="false")
+    servers = [
+        subprocess.Popen(["learnstream", "serve", "--port", str(PORT)], env=env),
+        subprocess.Popen(["learnstream", "serve", "--port", str(LOOKUP_PORT)],
+                         env=dict(env, LEARNSTREAM_LEARNER_MODEL__TOKEN_CACHE_SECONDS="0")),
+        subprocess.Popen([sys.executable, "-c", "from bench.state_api import serve_open; "
+                          f"serve_open({OPEN_PORT})"], env=env, cwd=_HERE.parent),
+    ]
     try:
         time.sleep(3)
         with console.status("freshness: append -> visible"):
             fresh = _freshness(settings, args.fresh)
         queue = ctx.Queue()
         with console.status(f"reads at {args.rate:.0f}/s from a separate process"):
-            reader = ctx.Process(target=_reader, args=(learners, args.rate, args.seconds, queue))
+            reader = ctx.Process(target=_reader,
+                                 args=(learners, token, args.rate, args.seconds, queue))
             reader.start()
             reads = queue.get(timeout=600)
             reader.join()
     finally:
-        server.terminate()
-        server.wait(10)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(10)
         stop.set()
         projector.join(30)
     result = {"freshness": _pct(fresh), "reads": reads, "rate_per_s": args.rate,
@@ -210,11 +256,18 @@ def main() -> None:
     result["ratios"] = {
         "http_state_p99_over_healthz_p99":
             r["http_state"]["p99_ms"] / r["http_healthz"]["p99_ms"],
+        "http_state_p50_over_no_auth_p50":
+            r["http_state"]["p50_ms"] / r["http_state_no_auth"]["p50_ms"],
+        "http_state_p99_over_no_auth_p99":
+            r["http_state"]["p99_ms"] / r["http_state_no_auth"]["p99_ms"],
+        "token_lookup_each_request_p50_over_no_auth_p50":
+            r["http_state_token_lookup_each_request"]["p50_ms"]
+            / r["http_state_no_auth"]["p50_ms"],
         "client_get_p99_over_select1_p99":
             r["client_get"]["p99_ms"] / r["client_select1"]["p99_ms"],
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "state_api.json").write_text(json.dumps(result, indent=2))
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(result, indent=2))
     lines = ["| measurement | n | p50 ms | p99 ms | max ms |", "| --- | --- | --- | --- | --- |"]
     lines.append("| freshness: append commit -> visible via client | {n} | {p50_ms:.1f} | "
                  "{p99_ms:.1f} | {max_ms:.1f} |".format(**result["freshness"]))
@@ -224,7 +277,7 @@ def main() -> None:
     lines.append("")
     ratios = {k: round(v, 2) for k, v in result["ratios"].items()}
     lines.append(f"Ratios (same run): {json.dumps(ratios)}")
-    (RESULTS / "state_api.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n")
     console.print("\n".join(lines))
 
 

@@ -1,5 +1,5 @@
 """Commands of this stage, registered on the root ``learnstream`` app: ``model fit``,
-``model evaluate``, ``serve`` and ``learner explain``."""
+``model evaluate``, ``serve``, ``learner explain`` and ``tokens create|list|revoke``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import typer
 
 model_app = typer.Typer(help="Learner model: batch refit and benchmark.", no_args_is_help=True)
 learner_app = typer.Typer(help="Inspect or erase a learner.", no_args_is_help=True)
+tokens_app = typer.Typer(help="State API bearer tokens: create, list, revoke.",
+                         no_args_is_help=True)
 
 
 @model_app.command("fit")
@@ -90,7 +92,7 @@ def serve(
         None, min=0, max=65535, help="Default: settings.learner_model.serve_port; 0: any free port."
     ),
 ) -> None:
-    """Serve the read-only learner-state API (OpenAPI at /docs)."""
+    """Serve the read-only learner-state API (bearer tokens; OpenAPI at /docs)."""
     from learner_model.serving.service import bind, run
     from learnstream.settings import load_settings
 
@@ -146,6 +148,63 @@ def explain(
     console.print(table)
 
 
+@tokens_app.command("create")
+def tokens_create(
+    name: str = typer.Option(..., "--name", help="A label saying who uses the token "
+                             "(unique; e.g. recommender-prod)."),
+) -> None:
+    """Create a state API token and print it, once: only its SHA-256 is stored."""
+    from learner_model.serving.tokens import create_token
+    from learnstream.db import connect
+    from learnstream.settings import load_settings
+
+    with connect(load_settings()) as conn:
+        info, token = create_token(conn, name)
+    typer.echo(f"token {info.id} {info.name!r} created; it is shown only now, store it "
+               "where its user reads it:", err=True)
+    typer.echo(token)
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    """Every token's id, name, creation and revocation time (never the token)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from learner_model.serving.tokens import list_tokens
+    from learnstream.db import connect
+    from learnstream.settings import load_settings
+
+    with connect(load_settings()) as conn:
+        infos = list_tokens(conn)
+    table = Table("id", "name", "created", "revoked")
+    for info in infos:
+        table.add_row(str(info.id), escape(info.name), info.created_at.isoformat(
+            timespec="seconds"), "" if info.revoked_at is None else info.revoked_at.isoformat(
+            timespec="seconds"))
+    Console().print(table)
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(
+    name_or_id: str = typer.Argument(..., metavar="NAME|ID", help="The token's name or id."),
+) -> None:
+    """Revoke a token: the API refuses it within LEARNSTREAM_LEARNER_MODEL__TOKEN_CACHE_SECONDS
+    (its cache of verified tokens)."""
+    from learner_model.serving.tokens import revoke_token
+    from learnstream.db import connect
+    from learnstream.settings import load_settings
+
+    settings = load_settings()
+    with connect(settings) as conn:
+        info = revoke_token(conn, name_or_id)
+    assert info.revoked_at is not None
+    typer.echo(f"token {info.id} {info.name!r} revoked at "
+               f"{info.revoked_at.isoformat(timespec='seconds')}; a running API refuses it "
+               f"within {settings.learner_model.token_cache_seconds:g} s")
+
+
 def register(
     app: typer.Typer, *, learner_commands: dict[str, Callable[..., None]] | None = None
 ) -> None:
@@ -157,4 +216,5 @@ def register(
     for name, command in (learner_commands or {}).items():
         learner.command(name)(command)
     app.add_typer(learner, name="learner")
+    app.add_typer(tokens_app, name="tokens")
     app.command("serve")(serve)

@@ -22,3 +22,8 @@ class UnknownLearner(LearnerModelError):
 class StateUnavailable(LearnerModelError):
     """The learner-state store could not be read (database down); retry. The state API
     answers 503 with Retry-After."""
+
+
+class TokenError(LearnerModelError):
+    """A state API token cannot be created or revoked as asked (a name taken, empty or
+    unknown); the message says which."""

@@ -73,3 +73,31 @@ DELETE_MODEL_STATES: LiteralString = """
     DELETE FROM {table} WHERE learner_id = ANY(%s)
 """
 
+
+# ---- state API bearer tokens (migration 0012_api_tokens) ----
+
+INSERT_TOKEN: LiteralString = """
+    INSERT INTO learner_model.api_tokens (name, token_sha256) VALUES (%s, %s)
+    RETURNING id, name, created_at, revoked_at
+"""
+
+LIST_TOKENS: LiteralString = """
+    SELECT id, name, created_at, revoked_at FROM learner_model.api_tokens ORDER BY id
+"""
+
+REVOKE_TOKEN_BY_NAME: LiteralString = """
+    UPDATE learner_model.api_tokens SET revoked_at = coalesce(revoked_at, now())
+    WHERE name = %s RETURNING id, name, created_at, revoked_at
+"""
+
+REVOKE_TOKEN_BY_ID: LiteralString = """
+    UPDATE learner_model.api_tokens SET revoked_at = coalesce(revoked_at, now())
+    WHERE id = %s RETURNING id, name, created_at, revoked_at
+"""
+
+#: What the API's role may read of a token: whether its digest is stored and unrevoked
+#: (it has SELECT on ``token_sha256`` and ``revoked_at`` only).
+TOKEN_IS_ACTIVE: LiteralString = """
+    SELECT EXISTS (SELECT FROM learner_model.api_tokens
+                   WHERE token_sha256 = %s AND revoked_at IS NULL)
+"""

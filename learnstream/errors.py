@@ -22,7 +22,8 @@ Split by what the caller must do, never by message text::
     ├── LearnerModelError          learner model
     │   ├── DatasetFormatError     a knowledge-tracing file is not in the expected format
     │   ├── UnknownLearner         no events for this learner id: nothing to explain
-    │   └── StateUnavailable       the state store could not be read; retry (the API answers 503)
+    │   ├── StateUnavailable       the state store could not be read; retry (the API answers 503)
+    │   └── TokenError             a state API token name is taken, empty or unknown
     ├── WarehouseError             warehouse
     │   ├── TransportUnavailable   the requested PostgreSQL -> Arrow transport cannot be used
     │   ├── ExportCorrupt          the Parquet tree and its manifest disagree beyond repair

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -142,10 +143,21 @@ class ProjectionSettings(_Part):
 class LearnerModelSettings(_Part):
     """The learner-state API and the model evaluation datasets."""
 
-    serve_host: str = Field(default="127.0.0.1", description="State API listen address.")
+    serve_host: str = Field(
+        default="127.0.0.1",
+        description="State API listen address (loopback: only this machine can connect; "
+        "0.0.0.0 in a container).",
+    )
     serve_port: int = Field(default=8088, description="State API port (0: any free port).")
     access_log: bool = Field(
         default=True, description="Log one line per request of the state API on stdout."
+    )
+    token_cache_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        description="How long the state API trusts a bearer token it has verified before "
+        "asking the database again: a revoked token is refused at most this long after "
+        "`learnstream tokens revoke`. 0: look every request up.",
     )
     datasets_dir: Path = Field(
         default=DEFAULT_DATASETS_DIR,
@@ -213,6 +225,12 @@ class Settings(BaseSettings):
         default=None,
         description="PostgreSQL URL (libpq form). Unset: the local stack's server.",
     )
+    database_password_file: Path | None = Field(
+        default=None,
+        description="File holding the PostgreSQL password (a Docker secret, e.g. "
+        "/run/secrets/ingest_db_password); used when LEARNSTREAM_DATABASE_URL carries none. "
+        "libpq's PGPASSWORD works too.",
+    )
     session_gap_minutes: int = Field(
         default=30,
         ge=1,
@@ -254,7 +272,13 @@ class Settings(BaseSettings):
 
     @property
     def resolved_database_url(self) -> str:
-        return self.database_url or LOCAL_DATABASE_URL
+        """The database URL, with the password of :attr:`database_password_file` (read at
+        each call, so a rotated secret is picked up by the next connection) when the URL has
+        none."""
+        url = self.database_url or LOCAL_DATABASE_URL
+        if self.database_password_file is None:
+            return url
+        return with_password(url, read_secret(self.database_password_file))
 
     def topic(self, name: str) -> str:
         """The physical topic for a logical name such as ``learnstream.behavior``."""
@@ -271,6 +295,28 @@ class Settings(BaseSettings):
             else:
                 update[name] = changes
         return self.model_copy(update=update)
+
+
+def read_secret(path: Path) -> str:
+    """A secret file's content without its trailing newline; :class:`ConfigurationError`
+    when it cannot be read or is empty."""
+    try:
+        secret = path.read_text().rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read the secret file {path}: {exc.strerror}") from exc
+    if not secret:
+        raise ConfigurationError(f"the secret file {path} is empty")
+    return secret
+
+
+def with_password(url: str, password: str) -> str:
+    """``url`` with ``password`` (URL-encoded) when it names none; unchanged otherwise."""
+    parts = urlsplit(url)
+    if parts.password is not None or "@" not in parts.netloc:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    netloc = f"{userinfo}:{quote(password, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def load_settings() -> Settings:

@@ -17,7 +17,13 @@ from psycopg_pool import AsyncConnectionPool
 
 from learner_model.errors import StateUnavailable
 from learner_model.model.state import ModelParams, params_from_json
-from learner_model.queries import CURRENT_PARAMS, CURRENT_VERSION, READ_CHECKPOINT, READ_STATES
+from learner_model.queries import (
+    CURRENT_PARAMS,
+    CURRENT_VERSION,
+    READ_CHECKPOINT,
+    READ_STATES,
+    TOKEN_IS_ACTIVE,
+)
 from learner_model.serving.client import (
     PRIOR_TTL_SECONDS,
     READER_ROLE,
@@ -94,6 +100,20 @@ class AsyncLearnerStateClient:
             raise StateUnavailable(f"{exc.diag.message_primary}: run `learnstream migrate`"
                                    ) from exc
         return [found[i] for i in learner_ids]
+
+    async def token_is_active(self, digest: bytes) -> bool:
+        """Whether a state API token with this SHA-256 is stored and not revoked
+        (:mod:`learner_model.serving.tokens`); :class:`StateUnavailable` when the store
+        cannot be read."""
+        try:
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(TOKEN_IS_ACTIVE, (digest,))).fetchone()
+        except psycopg.OperationalError as exc:
+            raise StateUnavailable(str(exc)) from exc
+        except psycopg.errors.UndefinedTable as exc:  # a database never migrated
+            raise StateUnavailable(f"{exc.diag.message_primary}: run `learnstream migrate`"
+                                   ) from exc
+        return bool(row and row[0])
 
     async def _params(self, conn: psycopg.AsyncConnection[Any]) -> ModelParams:
         now = time.monotonic()

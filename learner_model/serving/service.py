@@ -1,6 +1,12 @@
 """``learnstream serve``: the read-only HTTP state API (FastAPI; OpenAPI at /docs, its Swagger
 UI and ReDoc pages served from the installed ``fastapi-offline`` package, not a CDN, so they
-work on a machine without internet)."""
+work on a machine without internet).
+
+Every state endpoint needs ``Authorization: Bearer <token>`` (a token from ``learnstream
+tokens create``); without one, or with a malformed header, it answers 401 with
+``WWW-Authenticate: Bearer``, and with an unknown or revoked token 401 with
+``error="invalid_token"``. ``/healthz`` and the documentation pages (``/docs``, ``/redoc``,
+``/openapi.json`` and their static files) stay open: they carry no learner data."""
 
 from __future__ import annotations
 
@@ -11,13 +17,15 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import uvicorn
-from fastapi import FastAPI, HTTPException, Path, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 
 from learner_model.errors import StateUnavailable
 from learner_model.serving.async_client import AsyncLearnerStateClient
 from learner_model.serving.client import MAX_BATCH, LearnerId, LearnerStateResponse
+from learner_model.serving.tokens import TokenCache
 from learnstream.settings import Settings
 
 JSON = "application/json"
@@ -33,6 +41,21 @@ UNAVAILABLE: dict[int | str, dict[str, Any]] = {
           "headers": {"Retry-After": {"description": "Seconds to wait before retrying.",
                                       "schema": {"type": "integer"}}}},
 }
+
+#: The 401 of a missing, malformed, unknown or revoked token, for the OpenAPI document.
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid bearer token: the Authorization header is missing or not "
+          "`Bearer <token>`, or the token is unknown or revoked.",
+          "headers": {"WWW-Authenticate": {"description": "`Bearer`, with "
+                                           "`error=\"invalid_token\"` for a token that is "
+                                           "unknown or revoked.",
+                                           "schema": {"type": "string"}}}},
+}
+
+#: The bearer scheme in the OpenAPI document; auto_error=False so that the 401 (and its
+#: WWW-Authenticate header) is ours for every kind of missing or malformed header.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="A token from `learnstream tokens create`.")
 
 
 class BatchRequest(BaseModel):
@@ -54,9 +77,36 @@ def _unavailable(cause: StateUnavailable) -> HTTPException:
                          headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The app; its async connection pool opens at startup and closes at shutdown."""
+def _refused(challenge: str, detail: str) -> HTTPException:
+    return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def create_app(settings: Settings, *, require_token: bool = True) -> FastAPI:
+    """The app; its async connection pool opens at startup and closes at shutdown.
+    ``require_token=False`` serves without authentication (the benchmark's baseline only;
+    ``learnstream serve`` always requires a token)."""
     holder: dict[str, AsyncLearnerStateClient] = {}
+    tokens = TokenCache(settings.learner_model.token_cache_seconds)
+
+    async def authorized(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> None:
+        if not require_token:
+            return
+        if credentials is None or not credentials.credentials.strip():
+            raise _refused('Bearer realm="learnstream"',
+                           "an Authorization: Bearer <token> header is required")
+        try:
+            valid = await tokens.is_valid(credentials.credentials,
+                                          holder["client"].token_is_active)
+        except StateUnavailable as exc:
+            raise _unavailable(exc) from exc
+        if not valid:
+            raise _refused('Bearer realm="learnstream", error="invalid_token"',
+                           "the bearer token is unknown or revoked")
+
+    guarded: dict[str, Any] = {"dependencies": [Depends(authorized)],
+                               "responses": {**UNAUTHORIZED, **UNAVAILABLE}}
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -71,13 +121,15 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPIOffline(title="Learnstream learner state", version="1", lifespan=lifespan,
                   description="Read-only learner-model state for the recommender. Unknown "
                   "learners get the population prior with cold_start=true. A learner id has "
-                  "1 to 255 characters and no control characters (else 422).")
+                  "1 to 255 characters and no control characters (else 422). Every endpoint but "
+                  "/healthz needs `Authorization: Bearer <token>` (`learnstream tokens "
+                  "create`), else 401.")
 
     # Async handlers over the async pool: a read needs no thread-pool hop. They return JSON
     # serialised once by pydantic-core (the models were built from the row already), so
     # FastAPI skips re-validating and re-encoding; response_model keeps the OpenAPI schema.
     @app.get("/v1/learners/{learner_id}/state", response_model=LearnerStateResponse,
-             summary="One learner's state", responses=UNAVAILABLE)
+             summary="One learner's state", **guarded)
     async def get_state(learner_id: Annotated[LearnerId, Path()]) -> Response:
         try:
             state = await holder["client"].get(learner_id)
@@ -87,7 +139,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.post("/v1/learners/states", response_model=BatchResponse,
               summary="Many learners' states: one per requested id, in request order "
-              "(a repeated id is answered again)", responses=UNAVAILABLE)
+              "(a repeated id is answered again)", **guarded)
     async def get_states(body: BatchRequest) -> Response:
         try:
             states = await holder["client"].get_many(body.learner_ids)
@@ -96,8 +148,8 @@ def create_app(settings: Settings) -> FastAPI:
         batch = BatchResponse(states=states)
         return Response(content=batch.model_dump_json(), media_type=JSON)
 
-    # Async: liveness needs no thread-pool hop.
-    @app.get("/healthz", summary="Liveness")
+    # Async: liveness needs no thread-pool hop. Open: it says nothing but "ok".
+    @app.get("/healthz", summary="Liveness (no token needed)")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
@@ -165,9 +217,12 @@ class _Server(uvicorn.Server):
             self._on_listening()
 
 
-def run(settings: Settings, sock: socket.socket, on_listening: Callable[[str], None]) -> None:
+def run(settings: Settings, sock: socket.socket, on_listening: Callable[[str], None], *,
+        require_token: bool = True) -> None:
     """Serve on ``sock`` until interrupted; ``on_listening`` gets the URL once the app has
-    started and the socket accepts connections."""
-    config = uvicorn.Config(create_app(settings), log_config=_log_config(
+    started and the socket accepts connections. ``require_token`` as in :func:`create_app`
+    (``learnstream serve`` never turns it off)."""
+    config = uvicorn.Config(create_app(settings, require_token=require_token),
+                            log_config=_log_config(
         settings.learner_model.access_log), access_log=settings.learner_model.access_log)
     _Server(config, lambda: on_listening(url_of(sock))).run(sockets=[sock])

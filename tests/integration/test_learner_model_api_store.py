@@ -30,6 +30,7 @@ from learnstream.db import connect
 from learnstream.settings import Settings
 from projections.runner import project_until_caught_up
 from testing.ingest import REPO_ROOT
+from tests.integration.api_support import bearer
 from tests.integration.projection_support import append
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -97,7 +98,7 @@ def test_async_pool_connections_are_read_only(served: Settings) -> None:
 def test_http_serves_the_same_states(served: Settings) -> None:
     with LearnerStateClient(served) as sync:
         a1, nobody = sync.get_many(["a1", "nobody"])
-    with TestClient(create_app(served)) as http:
+    with TestClient(create_app(served), headers=bearer(served)) as http:
         one = http.get("/v1/learners/a1/state")
         batch = http.post("/v1/learners/states",
                           json={"learner_ids": ["a1", "nobody", "a1"]})
@@ -132,10 +133,12 @@ def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
 
 
 def test_serve_says_where_it_listens_and_logs_each_request(served: Settings) -> None:
+    headers = bearer(served)
     proc = _serve(served)
     try:
         url = _listening_url(proc)
-        with urllib.request.urlopen(f"{url}/v1/learners/a1/state", timeout=10) as resp:
+        request = urllib.request.Request(f"{url}/v1/learners/a1/state", headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as resp:
             state = LearnerStateResponse.model_validate_json(resp.read())
         with urllib.request.urlopen(f"{url}/docs", timeout=10) as resp:
             assert b"swagger-ui-bundle.js" in resp.read()
@@ -179,7 +182,7 @@ def test_invalid_ids_never_reach_the_store(served: Settings) -> None:
     # Issue 14 item 12: a NUL id made PostgreSQL raise DataError (HTTP 500); a 5,000-character
     # id read as an unknown learner (200).
     nul, long_id = "\x00bad", "x" * 5000
-    with TestClient(create_app(served)) as http:
+    with TestClient(create_app(served), headers=bearer(served)) as http:
         assert http.get("/v1/learners/%00bad/state").status_code == 422
         assert http.get(f"/v1/learners/{long_id}/state").status_code == 422
         batch = http.post("/v1/learners/states", json={"learner_ids": ["a1", nul]})

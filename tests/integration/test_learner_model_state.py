@@ -32,6 +32,7 @@ from learnstream.db import connect
 from learnstream.log import Checkpoint
 from learnstream.settings import Settings
 from projections.runner import project_until_caught_up
+from tests.integration.api_support import bearer
 from tests.integration.projection_support import (
     append,
     apply_incrementally,
@@ -140,7 +141,7 @@ def test_fit_project_rebuild_and_read(db_settings: Settings) -> None:
         assert stranger.model_version == params.version
         assert l3.comprehension_level == live[3]["comprehension_level"]
     app = create_app(db_settings)
-    with TestClient(app) as http:
+    with TestClient(app, headers=bearer(db_settings)) as http:
         one = http.get("/v1/learners/l1/state").json()
         assert one["learner_id"] == "l1" and one["outcomes"] == 25
         cold = http.get("/v1/learners/nobody/state").json()

@@ -38,6 +38,7 @@ BAD_CALLS: dict[str, list[str]] = {
     "stack status": ["stack", "status", "--bogus"],
     "stack reset": ["stack", "reset", "--bogus"],
     "contracts export": ["contracts", "export", "--out"],
+    "db users create": ["db", "users", "create", "warehouse=someone"],
     "projections list": ["projections", "list", "surplus"],
     "projections rebuild": ["projections", "rebuild", "bogus"],
     "model fit": ["model", "fit", "--c", "strong"],
@@ -45,6 +46,9 @@ BAD_CALLS: dict[str, list[str]] = {
     "learner explain": ["learner", "explain"],
     "learner erase": ["learner", "erase", ""],
     "retention apply": ["retention", "apply", "surplus"],
+    "tokens create": ["tokens", "create"],
+    "tokens list": ["tokens", "list", "surplus"],
+    "tokens revoke": ["tokens", "revoke"],
     "jobs run": ["jobs", "run", "bogus"],
     "dead-letters list": ["dead-letters", "list", "--status", "lost"],
     "dead-letters show": ["dead-letters", "show", "first"],
@@ -125,6 +129,9 @@ NEEDS_DATABASE = [
     ["projections", "rebuild", "sessions"],
     ["model", "fit"],
     ["learner", "explain", "l1"],
+    ["tokens", "create", "--name", "recommender"],
+    ["tokens", "list"],
+    ["tokens", "revoke", "recommender"],
     ["export"],
     ["keys", "list"],
     ["keys", "create", "--app", "web"],
@@ -139,6 +146,20 @@ def test_an_unreachable_database_is_one_line_and_exit_1(args: list[str]) -> None
     assert result.exit_code == 1, result.output
     line = _one_error_line(result)
     assert "PostgreSQL is unreachable" in line and "LEARNSTREAM_DATABASE_URL" in line
+
+
+@pytest.mark.usefixtures("nowhere")
+def test_db_users_create_fails_in_one_line_without_its_password_or_the_database(
+        tmp_path: Path) -> None:
+    missing = _run(["db", "users", "create", "ingest=ingest_login", "--password-dir",
+                    str(tmp_path)])
+    assert missing.exit_code == 1
+    assert "cannot read the secret file" in _one_error_line(missing)
+    (tmp_path / "ingest_login").write_text("s3cret\n")
+    down = _run(["db", "users", "create", "ingest=ingest_login", "--password-dir",
+                 str(tmp_path)])
+    assert down.exit_code == 1
+    assert "PostgreSQL is unreachable" in _one_error_line(down)
 
 
 @pytest.mark.usefixtures("nowhere")

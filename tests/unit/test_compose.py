@@ -130,3 +130,98 @@ def test_docker_compose_accepts_the_file() -> None:
         capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# ---- least privilege: own login users, secrets, nothing published ----
+
+PORTS_OVERRIDE = COMPOSE.parent / "compose.ports.yaml"
+#: service -> the group role its login user must hold alone.
+SERVICE_OF = {"ingest": "ingest", "projector": "projector", "api": "api",
+              "collector": "collector"}
+#: Client apps (browsers, phones) must reach the collector: the one published service.
+PUBLIC = {"collector"}
+
+
+def _login(service: dict[str, Any]) -> tuple[str, str | None]:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(service["environment"]["LEARNSTREAM_DATABASE_URL"])
+    assert url.username, url
+    return url.username, url.password
+
+
+def _secrets_of(service: dict[str, Any]) -> set[str]:
+    return {s if isinstance(s, str) else s["source"] for s in service.get("secrets", [])}
+
+
+def test_nothing_is_published_on_the_host_unless_asked(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        if name in PUBLIC:
+            assert len(service["ports"]) == 1, f"{name} publishes more than its one port"
+        else:
+            assert not service.get("ports"), f"{name} publishes {service['ports']} on the host"
+        assert service.get("network_mode") != "host", name
+
+
+def test_the_ports_override_publishes_on_loopback_only() -> None:
+    override = yaml.safe_load(PORTS_OVERRIDE.read_text())
+    published = {name: s["ports"] for name, s in override["services"].items()}
+    assert set(published) == {"kafka", "postgres", "api"}
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name}: {port} is not loopback only"
+
+
+def test_each_service_logs_in_as_its_own_user_with_a_secret_password(
+        compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    owner = services["postgres"]["environment"]["POSTGRES_USER"]
+    users = {}
+    for name in SERVICE_OF:
+        service = services[name]
+        user, password = _login(service)
+        assert password is None, f"{name}: a password in its URL"
+        assert user != owner, f"{name} logs in as the owner (a superuser)"
+        secret_file = service["environment"]["LEARNSTREAM_DATABASE_PASSWORD_FILE"]
+        (secret,) = _secrets_of(service)  # only its own password is mounted
+        assert secret_file == f"/run/secrets/{secret}"
+        assert secret == user  # `db users create` reads /run/secrets/<user>
+        users[name] = user
+    assert len(set(users.values())) == len(users), "services share a login user"
+
+
+def test_db_users_creates_each_service_user_with_its_role(compose: dict[str, Any]) -> None:
+    from learnstream.logins import SERVICE_ROLES
+
+    services = compose["services"]
+    job = services["db-users"]
+    assert job["command"][:3] == ["db", "users", "create"]
+    specs = dict(a.split("=", 1) for a in job["command"][3:] if "=" in a)
+    assert set(specs) == set(SERVICE_ROLES)
+    for name, service_kind in SERVICE_OF.items():
+        assert specs[service_kind] == _login(services[name])[0], name
+        assert services[name]["depends_on"]["db-users"]["condition"] == (
+            "service_completed_successfully")
+    assert set(specs.values()) <= _secrets_of(job)
+    assert job["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+def test_no_password_is_written_in_the_file(compose: dict[str, Any]) -> None:
+    text = COMPOSE.read_text()
+    assert "POSTGRES_PASSWORD:" not in text
+    postgres = compose["services"]["postgres"]["environment"]
+    assert postgres["POSTGRES_PASSWORD_FILE"].startswith("/run/secrets/")
+    for name, service in compose["services"].items():
+        url = (service.get("environment") or {}).get("LEARNSTREAM_DATABASE_URL")
+        if url:
+            assert _login(service)[1] is None, f"{name}: password in LEARNSTREAM_DATABASE_URL"
+    for secret in compose["secrets"].values():
+        assert set(secret) <= {"file", "environment"}
+
+
+def test_the_api_binds_every_interface_only_inside_the_compose_network(
+        compose: dict[str, Any]) -> None:
+    api = compose["services"]["api"]
+    assert api["environment"]["LEARNSTREAM_LEARNER_MODEL__SERVE_HOST"] == "0.0.0.0"
+    assert not api.get("ports")
+    assert Settings().learner_model.serve_host == "127.0.0.1"  # outside compose: loopback

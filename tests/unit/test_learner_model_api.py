@@ -1,5 +1,6 @@
-"""The state API without servers: 503 mapping, pre-serialised JSON that matches the response
-model, the OpenAPI schema, and the async client's StateUnavailable on an unreachable store."""
+"""The state API without servers: bearer tokens (401 without a valid one), 503 mapping,
+pre-serialised JSON that matches the response model, the OpenAPI schema, and the async
+client's StateUnavailable on an unreachable store."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from learner_model.serving.client import (
     distinct_ids,
     learner_id_problem,
 )
+from learner_model.serving.tokens import TokenCache, token_digest
 from learnstream.contracts import MAX_IDENTIFIER_LENGTH
 from learnstream.settings import Settings
 
@@ -35,6 +37,12 @@ def _state(learner_id: str, *, cold: bool = False) -> LearnerStateResponse:
         cold_start=cold, model_version="v1", as_of=42, last_event_at=None)
 
 
+#: The one token the fake store knows (and one it knows as revoked: not active).
+TOKEN = "the-valid-token"
+REVOKED = "a-revoked-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
 class _FakeClient:
     """Stands in for the async client: 'down' makes every read fail like a dead store."""
 
@@ -42,6 +50,8 @@ class _FakeClient:
     opened = 0
     closed = 0
     asked: ClassVar[list[str]] = []
+    token_lookups: ClassVar[list[bytes]] = []
+    active: ClassVar[set[bytes]] = {token_digest(TOKEN)}
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -61,12 +71,31 @@ class _FakeClient:
             raise StateUnavailable("connection refused")
         return [_state(i, cold=i.startswith("new")) for i in ids]
 
+    async def token_is_active(self, digest: bytes) -> bool:
+        type(self).token_lookups.append(digest)
+        if self.down:
+            raise StateUnavailable("connection refused")
+        return digest in self.active
+
 
 @pytest.fixture
-def http(monkeypatch: pytest.MonkeyPatch) -> TestClient:
+def fake_store(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_FakeClient, "down", False)
     monkeypatch.setattr(_FakeClient, "asked", [])
+    monkeypatch.setattr(_FakeClient, "token_lookups", [])
+    monkeypatch.setattr(_FakeClient, "active", {token_digest(TOKEN)})
     monkeypatch.setattr(service, "AsyncLearnerStateClient", _FakeClient)
+
+
+@pytest.fixture
+def http(fake_store: None) -> TestClient:
+    """The app with a valid token on every request."""
+    return TestClient(service.create_app(Settings()), headers=AUTH)
+
+
+@pytest.fixture
+def anonymous(fake_store: None) -> TestClient:
+    """The app, requests without an Authorization header."""
     return TestClient(service.create_app(Settings()))
 
 
@@ -236,3 +265,117 @@ def test_url_of_a_socket(address: tuple[object, ...], url: str) -> None:
             return address
 
     assert service.url_of(_Sock()) == url  # type: ignore[arg-type]
+
+
+# ---- bearer tokens ----
+
+STATE = "/v1/learners/l1/state"
+BATCH = "/v1/learners/states"
+
+
+def _both(client: TestClient, headers: dict[str, str]) -> list[int]:
+    one = client.get(STATE, headers=headers)
+    many = client.post(BATCH, json={"learner_ids": ["l1"]}, headers=headers)
+    return [one.status_code, many.status_code]
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwdw==",
+                                    TOKEN, f"Token {TOKEN}"])
+def test_a_missing_or_malformed_authorization_header_is_401_with_a_bearer_challenge(
+        anonymous: TestClient, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    with anonymous:
+        for response in (anonymous.get(STATE, headers=headers),
+                         anonymous.post(BATCH, json={"learner_ids": ["l1"]}, headers=headers)):
+            assert response.status_code == 401
+            assert response.headers["www-authenticate"].startswith("Bearer")
+    assert _FakeClient.asked == []  # no state was read
+
+
+@pytest.mark.parametrize("token", ["wrong-token", REVOKED, TOKEN + "x", TOKEN.upper()])
+def test_an_unknown_or_revoked_token_is_401_invalid_token(anonymous: TestClient,
+                                                          token: str) -> None:
+    with anonymous:
+        one = anonymous.get(STATE, headers={"Authorization": f"Bearer {token}"})
+        many = anonymous.post(BATCH, json={"learner_ids": ["l1"]},
+                              headers={"Authorization": f"Bearer {token}"})
+    for response in (one, many):
+        assert response.status_code == 401
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+    assert _FakeClient.asked == []
+    assert token_digest(token) in _FakeClient.token_lookups  # the store was asked
+
+
+def test_a_valid_token_is_served_and_the_scheme_is_case_insensitive(
+        anonymous: TestClient) -> None:
+    with anonymous:
+        assert _both(anonymous, {"Authorization": f"Bearer {TOKEN}"}) == [200, 200]
+        assert _both(anonymous, {"Authorization": f"bearer {TOKEN}"}) == [200, 200]
+
+
+def test_healthz_and_the_documentation_need_no_token(anonymous: TestClient) -> None:
+    with anonymous:
+        for path in ("/healthz", "/openapi.json", "/docs", "/redoc"):
+            assert anonymous.get(path).status_code == 200, path
+    assert _FakeClient.token_lookups == []
+
+
+def test_an_unauthenticated_request_with_a_bad_id_is_401_not_422(anonymous: TestClient) -> None:
+    with anonymous:
+        assert anonymous.get("/v1/learners/%01/state").status_code == 401
+        assert anonymous.post(BATCH, json={"learner_ids": []}).status_code == 401
+
+
+def test_a_verified_token_is_cached_and_a_revocation_is_seen_once_it_expires(
+        fake_store: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(service, "TokenCache",
+                        lambda ttl: TokenCache(ttl, clock=lambda: now[0]))
+    client = TestClient(service.create_app(Settings().with_part(
+        learner_model={"token_cache_seconds": 10.0})), headers=AUTH)
+    with client:
+        for _ in range(3):
+            assert client.get(STATE).status_code == 200
+        assert len(_FakeClient.token_lookups) == 1  # looked up once, then cached
+        _FakeClient.active = set()  # `learnstream tokens revoke`
+        now[0] += 9.0
+        assert client.get(STATE).status_code == 200  # within the documented delay
+        now[0] += 1.5
+        assert client.get(STATE).status_code == 401
+        assert client.get(STATE).status_code == 401  # refusals are not cached
+    assert len(_FakeClient.token_lookups) == 3
+
+
+def test_without_a_cache_every_request_looks_the_token_up(fake_store: None) -> None:
+    client = TestClient(service.create_app(Settings().with_part(
+        learner_model={"token_cache_seconds": 0.0})), headers=AUTH)
+    with client:
+        for _ in range(3):
+            assert client.get(STATE).status_code == 200
+    assert len(_FakeClient.token_lookups) == 3
+
+
+def test_an_unreachable_token_store_is_503_not_401(http: TestClient,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_FakeClient, "down", True)
+    with http:
+        response = http.get(STATE)
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+
+
+def test_openapi_declares_the_bearer_scheme_and_the_401(http: TestClient) -> None:
+    doc = http.get("/openapi.json").json()
+    scheme = doc["components"]["securitySchemes"]["bearer"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    for path, method in ((STATE, "get"), (BATCH, "post")):
+        operation = doc["paths"][path.replace("l1", "{learner_id}")][method]
+        assert operation["security"] == [{"bearer": []}]
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
+    assert "security" not in doc["paths"]["/healthz"]["get"]
+
+
+def test_token_digest_is_sha256() -> None:
+    import hashlib
+
+    assert token_digest("abc") == hashlib.sha256(b"abc").digest()
+    assert len(token_digest(TOKEN)) == 32

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from learnstream.settings import PROJECT_ROOT, Settings, setting_variables
+from learnstream.errors import ConfigurationError
+from learnstream.settings import PROJECT_ROOT, Settings, setting_variables, with_password
 
 ROOT = Path(__file__).resolve().parents[2]
 VARIABLE = re.compile(rb"LEARNSTREAM_[A-Z0-9_]*[A-Z0-9]")
@@ -56,3 +57,30 @@ def test_every_variable_named_in_the_tree_is_a_setting() -> None:
                 if variable not in known and not any(k.startswith(variable + "__") for k in known):
                     unknown.add(f"{name.decode()}: {variable}")
     assert not unknown, sorted(unknown)
+
+
+def test_the_database_password_file_fills_a_url_without_a_password(tmp_path: Path) -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    secret = tmp_path / "ingest_db_password"
+    secret.write_text("p@ss:/w%rd\n")
+    settings = Settings(database_url="postgresql://ingest_login@postgres:5432/learnstream",
+                        database_password_file=secret)
+    parts = conninfo_to_dict(settings.resolved_database_url)
+    assert (parts["user"], parts["password"], parts["host"]) == (
+        "ingest_login", "p@ss:/w%rd", "postgres")
+    secret.write_text("rotated")  # read at each connection, not once
+    assert conninfo_to_dict(settings.resolved_database_url)["password"] == "rotated"
+    # A URL that names its password keeps it.
+    assert with_password("postgresql://u:kept@h/db", "other") == "postgresql://u:kept@h/db"
+
+
+def test_a_missing_or_empty_password_file_is_a_configuration_error(tmp_path: Path) -> None:
+    settings = Settings(database_url="postgresql://u@h/db",
+                        database_password_file=tmp_path / "absent")
+    with pytest.raises(ConfigurationError, match="cannot read the secret file"):
+        _ = settings.resolved_database_url
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(ConfigurationError, match="is empty"):
+        _ = settings.model_copy(update={
+            "database_password_file": tmp_path / "empty"}).resolved_database_url
