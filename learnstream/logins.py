@@ -2,16 +2,16 @@
 
 The group roles (NOLOGIN, no password) come with the migrations and are the same everywhere:
 ``learnstream_ingest`` (INSERT on the log), ``learnstream_projector`` (reads the log, writes
-the read models) and ``learnstream_reader`` (SELECT, the state API). The login users and
-their passwords belong to one deployment, so no migration creates them:
-``learnstream db users create`` (:func:`ensure_login_user`) does, after ``learnstream
-migrate``, as a user allowed to create roles. It is idempotent: run again, it sets the
-password anew (a rotation) and puts the user back to holding only its role.
+the read models), ``learnstream_api`` (SELECT on the read models, the state API) and
+``learnstream_collector`` (write keys, dead letters). The login users and their passwords
+belong to one deployment, so no migration creates them: ``learnstream db users create``
+(:func:`ensure_login_user`) does, after ``learnstream migrate``, as a user allowed to create
+roles. It is idempotent: run again, it sets the password anew (a rotation) and puts the user
+back to holding only its role.
 
 The password never travels in clear: it is hashed on the client (SCRAM-SHA-256, libpq's
 ``PQencryptPasswordConn``) and only the verifier is sent, so it is not in the server's
-statement log either.
-"""
+statement log either."""
 
 from __future__ import annotations
 
@@ -27,9 +27,13 @@ from learnstream.errors import ConfigurationError
 SERVICE_ROLES: dict[str, str] = {
     "ingest": "learnstream_ingest",
     "projector": "learnstream_projector",
-    "api": "learnstream_reader",
+    "api": "learnstream_api",
     "collector": "learnstream_collector",
 }
+
+#: Every group role of the migrations: none of them may become a login user.
+GROUP_ROLES = frozenset({*SERVICE_ROLES.values(), "learnstream_reader", "learnstream_eraser",
+                         "learnstream_erasure_owner"})
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -47,7 +51,7 @@ def ensure_login_user(conn: psycopg.Connection[Any], user: str, service: str,
     if not _NAME.fullmatch(user) or user.startswith("pg_"):
         raise ConfigurationError(f"{user!r} is not a login user name: lower-case letters, "
                                  "digits and _, at most 63, not starting with pg_")
-    if user in SERVICE_ROLES.values():
+    if user in GROUP_ROLES:
         raise ConfigurationError(f"{user!r} is a group role; give the login user its own name")
     if not password:
         raise ConfigurationError(f"the password of {user!r} is empty")

@@ -96,7 +96,8 @@ def view_sql(projection: Projection, store: Store, replace: bool) -> list[sql.Co
                 store.table(table.name),
             )
         )
-        out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader").format(view))
+        out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader, learnstream_api"
+                           ).format(view))
     return out
 
 
@@ -112,7 +113,8 @@ def derived_view_sql(projection: Projection, store: Store) -> list[sql.Composed]
         body = sql.SQL(select).format(table=store.table(projection.tables[0].name))
         out.append(sql.SQL("DROP VIEW IF EXISTS {}").format(view))
         out.append(sql.SQL("CREATE VIEW {} AS {}").format(view, body))
-        out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader").format(view))
+        out.append(sql.SQL("GRANT SELECT ON {} TO learnstream_reader, learnstream_api"
+                           ).format(view))
     return out
 
 

@@ -1,8 +1,9 @@
 """``LearnerStateClient``: what the recommender imports to read learner state.
 
 Reads ``read.learner_model_state`` through a small connection pool whose connections run as
-the read-only role (``SET ROLE learnstream_reader``), one round trip per call. A learner the
-model has never seen gets the population-prior state flagged ``cold_start`` (not an error).
+the read-only role (``SET ROLE learnstream_api``: the read models, not the log), one round
+trip per call. A learner the model has never seen gets the population-prior state flagged
+``cold_start`` (not an error).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from learnstream.contracts import IDENTIFIER_PATTERN, MAX_IDENTIFIER_LENGTH
 from learnstream.db import libpq_url
 from learnstream.settings import Settings
 
-READER_ROLE = "learnstream_reader"
+#: The state API's role (migration 0013): the read models, checkpoints, model versions and
+#: token digests; nothing of the log.
+READER_ROLE = "learnstream_api"
 #: How long the cached population prior (for unknown learners) is trusted before re-reading
 #: the current model version.
 PRIOR_TTL_SECONDS = 10.0

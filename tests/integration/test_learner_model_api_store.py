@@ -88,7 +88,7 @@ def test_async_pool_connections_are_read_only(served: Settings) -> None:
         # The client's own pool (private): the point is the role its connections run as.
         async with AsyncLearnerStateClient(served) as client, client._pool.connection() as conn:
             cur = await conn.execute("SELECT current_user")
-            assert (await cur.fetchone()) == ("learnstream_reader",)
+            assert (await cur.fetchone()) == ("learnstream_api",)
             await conn.execute("DELETE FROM read.learner_model_state")
 
     with pytest.raises(psycopg.errors.InsufficientPrivilege):

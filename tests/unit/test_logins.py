@@ -36,4 +36,4 @@ def test_each_service_has_one_role_and_they_differ() -> None:
     assert set(SERVICE_ROLES) == {"ingest", "projector", "api", "collector"}
     assert len(set(SERVICE_ROLES.values())) == 4
     assert SERVICE_ROLES["collector"] == "learnstream_collector"
-    assert SERVICE_ROLES["api"] == "learnstream_reader"
+    assert SERVICE_ROLES["api"] == "learnstream_api"
