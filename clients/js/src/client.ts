@@ -483,11 +483,17 @@ export function createClient(options: ClientOptions): Client {
   /** Hands what is queued to the browser, which sends it even after the page is gone. The
    * events stay queued (a beacon's fate is unknown): the next page load sends them again,
    * and the log keeps one row per event_id. */
+  let beaconed = new Set<string>(); // handed to a beacon since the page was last visible
   function beaconFlush(): void {
-    if (!nav || typeof nav.sendBeacon !== "function" || queue.length === 0) return;
+    if (!nav || typeof nav.sendBeacon !== "function") return;
+    // visibilitychange (hidden) and then pagehide both come on a reload or a close: each
+    // event goes in one beacon only
+    const pending = queue.filter((e) => !beaconed.has(e.event_id));
+    if (pending.length === 0) return;
+    for (const e of pending) beaconed.add(e.event_id);
     const key = encodeURIComponent(options.writeKey);
-    for (let i = 0; i < queue.length; i += maxBatch) {
-      const events = queue.slice(i, i + maxBatch);
+    for (let i = 0; i < pending.length; i += maxBatch) {
+      const events = pending.slice(i, i + maxBatch);
       const body = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events });
       if (body.length > 60_000 && events.length > 1) {
         // browsers cap beacons at 64 KiB in all: send smaller pieces
@@ -512,6 +518,8 @@ export function createClient(options: ClientOptions): Client {
     if (doc && doc.visibilityState === "hidden") {
       persist();
       beaconFlush();
+    } else {
+      beaconed = new Set(); // visible again: the next hide beacons what is still queued
     }
   };
   const onPageHide = (): void => {

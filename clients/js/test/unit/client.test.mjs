@@ -414,15 +414,25 @@ describe("browsers", () => {
     assert.equal(JSON.parse(storage.getItem(`learnstream:${KEY.slice(0, 12)}:queue`)).events.length, 2);
   });
 
-  test("visibilitychange to hidden beacons; to visible does not", async () => {
-    const { doc, beacons } = browser();
-    const { client } = make();
-    client.track("playback.paused", PLAY, { contentId: "c" });
+  test("visibilitychange to hidden beacons; to visible does not; pagehide after it sends each event once", async () => {
+    const { win, doc, beacons } = browser();
+    const { client } = make({ fetch: fakeFetch(networkDown) });
+    const a = client.track("playback.paused", PLAY, { contentId: "c" });
     doc.dispatchEvent(new Event("visibilitychange"));
     assert.equal(beacons.length, 0);
     doc.visibilityState = "hidden";
     doc.dispatchEvent(new Event("visibilitychange"));
-    assert.equal(beacons.length, 1);
+    win.dispatchEvent(new Event("pagehide")); // a reload or close fires both
+    assert.deepEqual(beacons.map((b) => JSON.parse(b.body).events.map((e) => e.event_id)), [[a.event_id]]);
+    const b = client.track("playback.resumed", PLAY, { contentId: "c" });
+    win.dispatchEvent(new Event("pagehide"));
+    assert.deepEqual(JSON.parse(beacons[1].body).events.map((e) => e.event_id), [b.event_id]);
+    // back to visible and hidden again: what is still queued goes in the next beacon
+    doc.visibilityState = "visible";
+    doc.dispatchEvent(new Event("visibilitychange"));
+    doc.visibilityState = "hidden";
+    doc.dispatchEvent(new Event("visibilitychange"));
+    assert.deepEqual(JSON.parse(beacons[2].body).events.map((e) => e.event_id), [a.event_id, b.event_id]);
   });
 
   test("beacons are cut to fit the browser's 64 KiB", async () => {
