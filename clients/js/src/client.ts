@@ -142,6 +142,14 @@ const realClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 };
 
+let uuidFallback: (() => string) | null = null;
+
+/** Used where the runtime has no global `crypto` (Node 18 without the flag): the package's
+ * `node` entry sets node:crypto's randomUUID. */
+export function setUuidFallback(fn: () => string): void {
+  uuidFallback = fn;
+}
+
 function defaultUuid(): string {
   const c = (globalThis as { crypto?: Crypto }).crypto;
   if (c && typeof c.randomUUID === "function") return c.randomUUID();
@@ -152,7 +160,8 @@ function defaultUuid(): string {
     const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
-  throw new Error("learnstream: no crypto.randomUUID or crypto.getRandomValues in this runtime");
+  if (uuidFallback) return uuidFallback();
+  throw new Error("learnstream: no crypto.randomUUID or crypto.getRandomValues in this runtime; pass options.uuid");
 }
 
 function defaultStorage(): StorageLike | null {

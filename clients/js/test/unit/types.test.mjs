@@ -48,3 +48,16 @@ test("the types accept valid calls and refuse wrong ones (tsc on test/types/usag
     "--moduleResolution", "bundler", "--lib", "ES2020,DOM", "--skipLibCheck", join(root, "test/types/usage.ts")], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stdout + run.stderr);
 });
+
+test("the package's exports: the node entry has UUIDs without a global crypto (Node 18)", () => {
+  const code = `
+    Object.defineProperty(globalThis, "crypto", { value: undefined, configurable: true });
+    const ls = await import("@learnstream/client");
+    const c = ls.createClient({ endpoint: "http://x", writeKey: "k", storage: null, fetch: async () => { throw new Error("offline"); } });
+    const e = c.track("playback.paused", { playback_position: 1, content_characteristics: { format: "narrative" } }, { contentId: "c" });
+    await c.shutdown({ timeoutMs: 0 });
+    console.log(e.event_id);`;
+  const run = spawnSync(process.execPath, ["--input-type=module", "--eval", code], { cwd: root, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(run.stdout.trim(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
