@@ -245,20 +245,39 @@ export function createClient(options: ClientOptions): Client {
       // quota exceeded or storage gone: the in-memory queue still works
     }
   }
-  function persist(): void {
-    write("queue", queue.length ? JSON.stringify({ v: 1, events: queue } satisfies Persisted) : null);
+  // Every id this client has had in its queue (bounded): stored events outside it belong to
+  // another tab of the same app and are kept when this one writes the queue back.
+  const known = new Set<string>();
+  function remember(id: string): void {
+    known.add(id);
+    if (known.size > 4 * cfg.maxQueueSize + 1000) {
+      const oldest = known.values().next();
+      if (!oldest.done) known.delete(oldest.value);
+    }
   }
-  function restore(): void {
+  function readStored(): QueuedEvent[] {
     const text = read("queue");
-    if (!text) return;
+    if (!text) return [];
     try {
       const data = JSON.parse(text) as Persisted;
       if (data && data.v === 1 && Array.isArray(data.events)) {
-        queue = data.events.filter((e) => e && typeof e.event_id === "string");
+        return data.events.filter((e) => e && typeof e.event_id === "string");
       }
     } catch {
-      write("queue", null);
+      // unreadable: overwritten by the next write
     }
+    return [];
+  }
+  function persist(): void {
+    if (!storage) return;
+    const others = readStored().filter((e) => !known.has(e.event_id));
+    const room = Math.max(0, cfg.maxQueueSize - queue.length);
+    const events = [...others.slice(Math.max(0, others.length - room)), ...queue];
+    write("queue", events.length ? JSON.stringify({ v: 1, events } satisfies Persisted) : null);
+  }
+  function restore(): void {
+    queue = readStored().slice(-cfg.maxQueueSize);
+    for (const e of queue) remember(e.event_id);
   }
 
   // --- identity and sessions ------------------------------------------------------------
@@ -282,6 +301,7 @@ export function createClient(options: ClientOptions): Client {
   // --- queue ------------------------------------------------------------------------------
   function enqueue(event: QueuedEvent): void {
     queue.push(event);
+    remember(event.event_id);
     if (queue.length > cfg.maxQueueSize) {
       const dropped = queue.splice(0, queue.length - cfg.maxQueueSize);
       stats.dropped += dropped.length;

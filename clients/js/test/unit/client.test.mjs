@@ -321,6 +321,25 @@ describe("the queue", () => {
     assert.equal(storage.getItem(`learnstream:${KEY.slice(0, 12)}:queue`), null);
   });
 
+  test("two tabs share the stored queue: neither erases the other's events; a page load adopts all", async () => {
+    const storage = new MemoryStorage();
+    const clock = new FakeClock();
+    const a = make({ storage, clock, fetch: fakeFetch(networkDown), uuid: () => crypto.randomUUID() });
+    const b = make({ storage, clock, fetch: fakeFetch(networkDown), uuid: () => crypto.randomUUID() });
+    const ids = [a, b, a, b].map((tab) => tab.client.track("playback.heartbeat", PLAY, { contentId: "c" }).event_id);
+    const stored = () => JSON.parse(storage.getItem(`learnstream:${KEY.slice(0, 12)}:queue`)).events.map((e) => e.event_id).sort();
+    assert.deepEqual(stored(), [...ids].sort());
+    await b.client.shutdown({ timeoutMs: 0 }); // tab b closes, offline
+    const c = make({ storage, clock, uuid: () => crypto.randomUUID() }); // a new page load, online
+    assert.equal(c.client.stats().queued, 4);
+    await c.client.flush();
+    assert.deepEqual(c.fetch.events().map((e) => e.event_id).sort(), [...ids].sort());
+    assert.equal(storage.getItem(`learnstream:${KEY.slice(0, 12)}:queue`), null);
+    // tab a still holds its own two; when it writes again, c's sent ones are not brought back
+    a.client.track("playback.paused", PLAY, { contentId: "c" });
+    assert.equal(stored().length, 3);
+  });
+
   test("storage that throws (quota, private mode) does not stop tracking", async () => {
     const storage = { getItem() { throw new Error("denied"); }, setItem() { throw new Error("quota"); }, removeItem() { throw new Error("denied"); } };
     const { client, fetch } = make({ storage });
