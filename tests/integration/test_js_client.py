@@ -9,9 +9,9 @@ import contextlib
 import json
 import os
 import subprocess
-import time
 from collections import Counter
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlencode
 
 import httpx
@@ -35,13 +35,14 @@ from testing.js import (
 pytestmark = pytest.mark.js
 
 
-def test_node_client_through_network_errors_and_a_lost_answer_lands_each_event_once(
+def test_node_client_through_network_errors_503s_and_a_lost_answer_lands_each_event_once(
     kafka_settings: Settings,
 ) -> None:
     ensure_topics(kafka_settings)
     js = built_client()
     key = make_key(kafka_settings, "backend")
     port = free_port()
+    no_kafka = kafka_settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
     client = subprocess.Popen(
         [node(), "test/e2e/node-client.mjs"], cwd=js, text=True,
         env={"PATH": _path(), "LS_ENDPOINT": f"http://127.0.0.1:{port}", "LS_KEY": key},
@@ -49,7 +50,10 @@ def test_node_client_through_network_errors_and_a_lost_answer_lands_each_event_o
     try:
         assert client.stdout is not None
         assert client.stdout.readline().strip() == "queued"
-        time.sleep(1)  # not an assertion: let a few attempts meet the closed port
+        _read_until(client.stdout, "retry network")  # nothing listens on the port yet
+        # a collector without Kafka: 503 with Retry-After, and the client waits it out
+        with collector_on(no_kafka, port, retry_after_seconds=1, produce_timeout_seconds=1):
+            _read_until(client.stdout, "retry 503")
         with collector_on(kafka_settings, port) as (_, url), httpx.Client(timeout=30) as http:
             wait_ready(url, http)
             out, err = client.communicate(timeout=240)
@@ -63,7 +67,7 @@ def test_node_client_through_network_errors_and_a_lost_answer_lands_each_event_o
     tracked: list[str] = result["tracked"]
     answers = result["answers"]
 
-    assert "network_error" in answers  # the collector was not up at first
+    assert "network_error" in answers and 503 in answers  # not up, then no Kafka
     assert answers.count(200) >= 2     # and one 200 was lost, so its batch went again
     assert result["result"]["remaining"] == 0 and result["stats"]["queued"] == 0
     # the invalid event was rejected once, with the collector's reason, and not retried
@@ -141,6 +145,14 @@ def test_browser_offline_reload_online_ends_with_every_event_once(
 
     ingest_until_idle(kafka_settings)
     assert Counter(logged_event_ids(kafka_settings)) == Counter(tracked)
+
+
+def _read_until(stream: IO[str], wanted: str) -> None:
+    """Reads the client's lines until ``wanted`` (the client's own report of an attempt)."""
+    for line in stream:
+        if line.strip() == wanted:
+            return
+    raise AssertionError(f"the client ended before it reported {wanted!r}")
 
 
 def _path() -> str:

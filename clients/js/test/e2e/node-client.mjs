@@ -1,7 +1,9 @@
 // Run by tests/integration/test_js_client.py against a real collector (not by `npm test`).
 // LS_ENDPOINT, LS_KEY: the collector and a write key. The collector is NOT up yet when this
 // starts: the first attempts fail with network errors and back off. The script prints
-// "queued" once its events are tracked; the test then starts the collector. The first answer
+// "queued" once its events are tracked, and "retry STATUS" (or "retry network") for each
+// failed attempt; the test starts a collector that cannot reach Kafka (503, Retry-After),
+// then one that can, on the same port. The first answer
 // the collector gives is thrown away (as if the connection dropped after the collector took
 // the batch), so that batch is sent again with the same event ids. At the end it prints one
 // JSON line: the ids it tracked, what was rejected, the HTTP answers it saw, its stats.
@@ -38,6 +40,7 @@ const ls = createClient({
   endpoint, writeKey, fetch: flakyFetch, storage: null,
   flushAt: 10, flushIntervalMs: 200, maxBatchSize: 8, retryBaseMs: 200, retryMaxMs: 1000,
   context: { platform: "node", app_version: "e2e" },
+  onRetry: ({ status }) => console.log(`retry ${status ?? "network"}`),
   onRejected: (rs) => rejected.push(...rs.map((r) => ({ event_id: r.event.event_id, reason: r.reason, detail: r.detail }))),
 });
 
