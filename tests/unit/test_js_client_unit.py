@@ -28,3 +28,9 @@ def test_node_unit_tests_pass() -> None:
     assert "\n# fail 0\n" in run.stdout, run.stdout[-3000:]
     passed = int(run.stdout.split("\n# pass ", 1)[1].split("\n", 1)[0])
     assert passed >= 40, run.stdout[-3000:]  # the runner found the tests
+
+
+def test_a_missing_node_fails_with_the_way_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(RuntimeError, match=r"node and npm are needed .*scripts/js-setup.sh"):
+        node()

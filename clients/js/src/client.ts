@@ -347,7 +347,8 @@ export function createClient(options: ClientOptions): Client {
         method: "POST",
         headers: { Authorization: `Bearer ${options.writeKey}`, "Content-Type": "application/json" },
         body,
-        keepalive: body.length < 60_000,
+        // keepalive lets a send outlive the page; browsers refuse it above 64 KiB
+        keepalive: byteLength(body) < 60_000,
       });
     } catch (error) {
       return failed({ error });
@@ -524,7 +525,7 @@ export function createClient(options: ClientOptions): Client {
     for (let i = 0; i < pending.length; i += maxBatch) {
       const events = pending.slice(i, i + maxBatch);
       const body = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events });
-      if (body.length > 60_000 && events.length > 1) {
+      if (byteLength(body) > 60_000 && events.length > 1) {
         // browsers cap beacons at 64 KiB in all: send smaller pieces
         for (const event of events) {
           const one = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events: [event] });
@@ -664,6 +665,12 @@ export function createClient(options: ClientOptions): Client {
       return { ...stats, queued: queue.length };
     },
   };
+}
+
+let encoder: TextEncoder | null = null;
+function byteLength(text: string): number {
+  encoder ??= new TextEncoder();
+  return encoder.encode(text).length;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
