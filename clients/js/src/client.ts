@@ -415,8 +415,12 @@ export function createClient(options: ClientOptions): Client {
     }
     stats.accepted += accepted;
     finish(rejections, done);
+    if (done.size < batch.length) {
+      // events without a verdict (an answer cut short?) stay queued and go again, after a
+      // backoff rather than at once
+      return failed({ status });
+    }
     attempt = 0;
-    // events without a verdict (should not happen) stay queued and go again
     return { kind: "done", accepted, rejected: rejections.length };
   }
 

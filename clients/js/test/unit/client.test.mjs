@@ -287,6 +287,23 @@ describe("rejections", () => {
     assert.equal(new Set(fetch.events().map((e) => e.event_id)).size, 6);
   });
 
+  test("events a 200 gives no verdict for are sent again after a backoff, not at once", async () => {
+    let calls = 0;
+    const fetch = fakeFetch((req) => {
+      const events = JSON.parse(req.body).events;
+      if (++calls > 1) return accepted(req.body);
+      return json(200, { accepted: 1, rejected: 0, forbidden: 0, results: [{ index: 0, status: "accepted", event_id: events[0].event_id }] });
+    });
+    const { client, clock } = make({ fetch, retryBaseMs: 1000, random: () => 1 });
+    const ids = [0, 1].map(() => client.track("playback.heartbeat", PLAY, { contentId: "c" }).event_id);
+    await clock.advance(1000);
+    assert.equal(fetch.requests.length, 1);
+    assert.equal(client.stats().queued, 1);
+    await clock.advance(1000);
+    assert.deepEqual(JSON.parse(fetch.requests[1].body).events.map((e) => e.event_id), [ids[1]]);
+    assert.equal(client.stats().queued, 0);
+  });
+
   test("a callback that throws does not stop delivery", async () => {
     const fetch = fakeFetch(() => json(400, { error: "not_a_batch" }));
     const { client } = make({ fetch, onRejected: () => { throw new Error("app bug"); } });
