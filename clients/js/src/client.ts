@@ -524,28 +524,25 @@ export function createClient(options: ClientOptions): Client {
     // event goes in one beacon only
     const pending = queue.filter((e) => !beaconed.has(e.event_id));
     if (pending.length === 0) return;
-    for (const e of pending) beaconed.add(e.event_id);
-    const key = encodeURIComponent(options.writeKey);
+    const target = `${url}?key=${encodeURIComponent(options.writeKey)}`;
+    /** false when the browser refused it (its beacon quota is full): stop, the rest stay queued */
+    const send = (events: QueuedEvent[]): boolean => {
+      const body = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events });
+      try {
+        if (!nav.sendBeacon(target, body)) return false;
+      } catch {
+        return false;
+      }
+      for (const e of events) beaconed.add(e.event_id);
+      return true;
+    };
     for (let i = 0; i < pending.length; i += maxBatch) {
       const events = pending.slice(i, i + maxBatch);
-      const body = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events });
-      if (byteLength(body) > 60_000 && events.length > 1) {
+      const whole = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events });
+      if (byteLength(whole) > 60_000 && events.length > 1) {
         // browsers cap beacons at 64 KiB in all: send smaller pieces
-        for (const event of events) {
-          const one = JSON.stringify({ sent_at: new Date(clock.now()).toISOString(), events: [event] });
-          try {
-            nav.sendBeacon(`${url}?key=${key}`, one);
-          } catch {
-            return;
-          }
-        }
-        continue;
-      }
-      try {
-        if (!nav.sendBeacon(`${url}?key=${key}`, body)) return; // the browser's beacon quota is full
-      } catch {
-        return;
-      }
+        for (const event of events) if (!send([event])) return;
+      } else if (!send(events)) return;
     }
   }
   const onVisibility = (): void => {

@@ -483,6 +483,21 @@ describe("browsers", () => {
     assert.equal(beacons.flatMap((b) => JSON.parse(b.body).events).length, 30);
   });
 
+  test("a beacon the browser refuses (quota) is tried again at pagehide", async () => {
+    const { win, doc, beacons } = browser();
+    const { client } = make({ fetch: fakeFetch(networkDown) });
+    client.track("playback.paused", PLAY, { contentId: "c" });
+    let refuse = true;
+    const original = globalThis.navigator.sendBeacon;
+    globalThis.navigator.sendBeacon = (url, body) => (refuse ? false : original(url, body));
+    doc.visibilityState = "hidden";
+    doc.dispatchEvent(new Event("visibilitychange"));
+    assert.equal(beacons.length, 0);
+    refuse = false;
+    win.dispatchEvent(new Event("pagehide"));
+    assert.equal(beacons.length, 1);
+  });
+
   test("coming back online retries at once", async () => {
     const { win } = browser();
     let down = true;
