@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from ingest.consumer import GRACEFUL_TIMEOUT_S, IngestConsumer
+from ingest.consumer import GRACEFUL_TIMEOUT_S, IngestConsumer, group_instance_id
 from ingest.summary import IngestSummary
 from learnstream.settings import Settings
 
@@ -39,6 +39,9 @@ async def run_ingest(
     consumer = consumer or IngestConsumer(settings)
     stop = stop or anyio.Event()
     _install_signal_handlers(stop)
+    log.info("ingest connecting", extra={
+        "bootstrap": settings.resolved_kafka_bootstrap,
+        "group_instance_id": group_instance_id(settings)})
     await consumer.broker.start()
     log.info("ingest started", extra={"group": settings.ingest.consumer_group,
                                        "topics": [s.topic_names for s in _subscribers(consumer)]})

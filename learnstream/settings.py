@@ -59,6 +59,22 @@ class IngestSettings(_Part):
         default=30.0,
         description="Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.",
     )
+    static_membership: bool = Field(
+        default=True,
+        description="Join the consumer groups as a static member (`group.instance.id`, "
+        "KIP-345): a restarted worker gets its partitions back at once instead of after the "
+        "dead member's session timeout.",
+    )
+    instance_id: str = Field(
+        default="",
+        description="This worker's stable `group.instance.id` (static membership); empty: "
+        "the host name. Two live workers must never share one: give each its own.",
+    )
+    session_timeout_ms: int = Field(
+        default=10_000,
+        description="How long the group waits for a silent member before giving its "
+        "partitions to the others (a static member that stopped for good).",
+    )
     db_role: str = Field(
         default="learnstream_ingest",
         description="Role the ingest connection switches to (SET ROLE) for least privilege; "
