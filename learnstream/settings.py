@@ -75,6 +75,12 @@ class IngestSettings(_Part):
         description="How long the group waits for a silent member before giving its "
         "partitions to the others (a static member that stopped for good).",
     )
+    startup_timeout_seconds: float = Field(
+        default=30.0,
+        description="At start, how long Kafka and then PostgreSQL may stay unreachable "
+        "(each retry logged) before ingest exits 1 with one line. Once running, an outage "
+        "is waited out without limit.",
+    )
     db_role: str = Field(
         default="learnstream_ingest",
         description="Role the ingest connection switches to (SET ROLE) for least privilege; "
@@ -131,6 +137,12 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL URL (libpq form). Unset: the local stack's server.",
+    )
+    connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,
+        description="Longest wait for one connection attempt to PostgreSQL (libpq "
+        "`connect_timeout`, at least 2) or for Kafka's first answer.",
     )
     topic_namespace: str = Field(
         default="",
