@@ -4,14 +4,15 @@ redelivered after a crash (database committed, Kafka offsets not yet) changes no
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 
-from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS
+from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS, STAGED_APPEND, staged_types
 from ingest.rows import SourceOffset, columns_of, log_row
 from learnstream.contracts import Envelope, Topic
 from learnstream.errors import EventRejected, RejectionReason
@@ -57,10 +58,38 @@ def _no_nul(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\u0000")
 
 
+#: How events are written: ``copy`` (COPY BINARY into a per-connection staging table, then
+#: one INSERT ... SELECT ... ON CONFLICT DO NOTHING) or ``unnest`` (one INSERT ... SELECT
+#: FROM unnest(arrays) ON CONFLICT DO NOTHING). Both are idempotent the same way.
+WriteMethod = Literal["copy", "unnest"]
+
+#: The staging tables already created on each connection (temporary tables live as long as
+#: their connection).
+_STAGED: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[Topic]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _append_staged(cur: psycopg.Cursor[Any], topic: Topic, rows: list[tuple[Any, ...]]) -> int:
+    create, copy_sql, insert = STAGED_APPEND[topic]
+    created = _STAGED.setdefault(cur.connection, set())
+    if topic not in created:
+        cur.execute(create)
+        created.add(topic)
+    with cur.copy(copy_sql) as copy:
+        copy.set_types(staged_types(topic))
+        for row in rows:
+            copy.write_row(row)
+    cur.execute(insert)
+    return cur.rowcount
+
+
 def append_batch(
     conn: psycopg.Connection[Any],
     events: Sequence[tuple[Envelope, SourceOffset]],
     dead_letters: Sequence[DeadLetter] = (),
+    *,
+    method: WriteMethod = "copy",
 ) -> AppendResult:
     """Write ``events`` and ``dead_letters`` in one transaction; return the counts."""
     by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
@@ -72,10 +101,33 @@ def append_batch(
             continue
         seen.add(event.event_id)
         by_topic[event.topic].append(log_row(event, source))
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # Inside a caller's transaction, this one is a savepoint, and staged rows would
+        # stay in the staging table until the outer commit: the next call in the same
+        # transaction would move them again. The stateless statement is used instead.
+        method = "unnest"
+    try:
+        return _append(conn, by_topic, in_batch_duplicates, dead_letters, method)
+    except BaseException:
+        # A rolled-back transaction takes a staging table it created with it.
+        _STAGED.pop(conn, None)
+        raise
+
+
+def _append(
+    conn: psycopg.Connection[Any],
+    by_topic: dict[Topic, list[tuple[Any, ...]]],
+    in_batch_duplicates: int,
+    dead_letters: Sequence[DeadLetter],
+    method: WriteMethod,
+) -> AppendResult:
     inserted = 0
     dead_lettered = 0
     with conn.transaction(), conn.cursor() as cur:
         for topic, rows in by_topic.items():
+            if method == "copy":
+                inserted += _append_staged(cur, topic, rows)
+                continue
             arrays = [list(column) for column in zip(*rows, strict=True)]
             assert len(arrays) == len(columns_of(topic))
             cur.execute(APPEND_EVENTS[topic], arrays)

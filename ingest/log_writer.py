@@ -96,7 +96,8 @@ class LogWriter:
 
     def _append(self, conn: psycopg.Connection[Any], batch: DecodedBatch) -> AppendResult:
         try:
-            return append_batch(conn, batch.events(), batch.dead_letters)
+            return append_batch(conn, batch.events(), batch.dead_letters,
+                                method=self._settings.ingest.write_method)
         except ROW_REFUSED:
             log.warning("a row was refused by the database; writing the batch row by row")
             return self._append_row_by_row(conn, batch)
@@ -111,7 +112,9 @@ class LogWriter:
             for accepted in batch.accepted:
                 try:
                     # append_batch opens a nested transaction: a savepoint in psycopg.
-                    result += append_batch(conn, [(accepted.event, accepted.source)])
+                    # unnest: no staging table whose rows would outlive the savepoint.
+                    result += append_batch(conn, [(accepted.event, accepted.source)],
+                                           method="unnest")
                 except ROW_REFUSED as exc:
                     refused.append(
                         DeadLetter(

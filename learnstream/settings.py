@@ -13,6 +13,7 @@ double underscore: ``LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=500``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,12 @@ class IngestSettings(_Part):
     )
     batch_max_records: int = Field(default=2000, description="Most messages per batch.")
     batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
+    write_method: Literal["copy", "unnest"] = Field(
+        default="copy",
+        description="How a batch is appended: `copy` (COPY BINARY into a temporary staging "
+        "table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING; needs TEMP on the "
+        "database) or `unnest` (one INSERT ... SELECT FROM unnest(arrays)).",
+    )
     retry_max_seconds: float = Field(
         default=30.0,
         description="Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.",
