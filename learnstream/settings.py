@@ -54,11 +54,7 @@ class IngestSettings(_Part):
         default=24 * 3600,
         description="`occurred_at` further than this in the future is dead-lettered.",
     )
-    batch_max_records: int = Field(
-        default=5000,
-        description="Most messages per batch (5000 measured 1.3x 2000 end to end, "
-        "bench/results/ingest.md).",
-    )
+    batch_max_records: int = Field(default=2000, description="Most messages per batch.")
     batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
     write_method: Literal["copy", "unnest"] = Field(
         default="copy",
