@@ -76,10 +76,13 @@ def _append_staged(cur: psycopg.Cursor[Any], topic: Topic, rows: list[tuple[Any,
     if topic not in created:
         cur.execute(create)
         created.add(topic)
-    with cur.copy(copy_sql) as copy:
-        copy.set_types(staged_types(topic))
-        for row in rows:
-            copy.write_row(row)
+    try:
+        with cur.copy(copy_sql) as copy:
+            copy.set_types(staged_types(topic))
+            for row in rows:
+                copy.write_row(row)
+    except OverflowError as exc:  # an int wider than bigint: the row's values, not the server
+        raise psycopg.DataError(f"a value does not fit its column: {exc}") from exc
     cur.execute(insert)
     return cur.rowcount
 

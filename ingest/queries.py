@@ -32,8 +32,11 @@ APPEND_EVENTS: dict[Topic, str] = {topic: _append_sql(topic) for topic in LOG_TA
 
 #: How a column travels through the staging table: jsonb as its text (cast on the way into
 #: the log, as the unnest path casts its text arrays), numeric as the float8 the contract
-#: holds (the same cast as the unnest path's float8[] -> numeric[]).
-_STAGED_TYPE = {"jsonb": "text", "numeric": "float8"}
+#: holds (the same cast as the unnest path's float8[] -> numeric[]), and smallint/integer
+#: as bigint: psycopg's binary COPY *wraps* a Python int that does not fit the column's
+#: type (40000 -> -25536 as smallint, silently), whereas the server's cast refuses it
+#: (DataError, so the row is dead-lettered as unstorable, as on the unnest path).
+_STAGED_TYPE = {"jsonb": "text", "numeric": "float8", "smallint": "bigint", "integer": "bigint"}
 
 
 def staged_types(topic: Topic) -> list[str]:
