@@ -1,14 +1,21 @@
-"""Ingest throughput: Kafka -> log via `learnstream ingest`, against a plain COPY baseline.
+"""Ingest throughput: Kafka -> log via `learnstream ingest`, its levers and its baselines,
+all measured in one run.
 
-    python -m bench.ingest --events 200000
+    python -m bench.ingest --events 1000000 [--peer ../shared/peers/jdbc_sink]
 
 1. N valid events (a mix of every family, pre-encoded) are produced with the Emitter's
    producer settings (acks=all, idempotent) to a private topic namespace.
-2. `learnstream ingest --until-idle 3` (a child process) consumes them into a fresh
-   database; its JSON batch logs give the steady-state ingest rate, and the child's peak
-   RSS is read from getrusage.
-3. Baseline, same run: the ingested rows are exported to a CSV file and loaded with
-   `COPY ... FROM STDIN` into the same tables of a second fresh database.
+2. Levers, in this process, on the same messages: decoding (today's checked path, the
+   one-call union the codec now uses, pydantic straight from the bytes) and writing (the
+   `unnest` insert against COPY BINARY into a staging table, with the log's indexes before
+   and after migration 0010, and batch sizes).
+3. `learnstream ingest --until-idle 3` (a child process) consumes them into a fresh
+   database, once per write method (each its own consumer group); its JSON batch logs give
+   the steady-state rate, and its peak RSS is sampled from /proc.
+4. Baselines, same run: the ingested rows are exported and loaded with `COPY ... FROM STDIN`
+   (text, and BINARY) into the same tables of fresh databases.
+5. With --peer: the Kafka Connect + Debezium JDBC sink harness (its README) runs the same
+   number of events on its own private broker and PostgreSQL, after everything above.
 
 Writes bench/results/ingest.json and ingest.md. Topics and databases are removed after.
 """
@@ -20,27 +27,41 @@ import contextlib
 import json
 import os
 import platform
+import re
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 
 import orjson
 import psycopg
 from kafka.admin import KafkaAdminClient
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import Field, TypeAdapter
 from rich.console import Console
 from rich.progress import Progress
 
 from devstack import ensure_stack
+from ingest.appender import WriteMethod, append_batch
 from ingest.emitter import Emitter
+from ingest.rows import SourceOffset
 from ingest.topics import ensure_topics, topic_names
-from learnstream.contracts import encode_event
+from learnstream.contracts import (
+    EVENT_TYPES,
+    Envelope,
+    Topic,
+    decode_event,
+    encode_event,
+    event_types_on,
+)
+from learnstream.contracts.codec import DEFAULT_MAX_FUTURE_SKEW
 from learnstream.db import libpq_url, migrate
 from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
@@ -50,6 +71,8 @@ from tests.examples import example
 REPO = Path(__file__).resolve().parent.parent
 
 RESULTS = REPO / "bench" / "results"
+#: The log's indexes before migration 0010 dropped those no reader needs.
+INDEXES_BEFORE = "0008_item_metrics"
 console = Console(stderr=True)
 
 #: Share of each event type in the generated stream (playback dominates, as in the app).
@@ -93,14 +116,14 @@ def _admin_url(settings: Settings) -> str:
     return make_conninfo(libpq_url(settings.resolved_database_url), dbname="postgres")
 
 
-def fresh_database(settings: Settings, name: str) -> Settings:
+def fresh_database(settings: Settings, name: str, revision: str = "head") -> Settings:
     with psycopg.connect(_admin_url(settings), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     parts = conninfo_to_dict(libpq_url(settings.resolved_database_url))
     url = (f"postgresql://{parts.get('user', '')}@{parts.get('host', 'localhost')}:"
            f"{parts.get('port', 5432)}/{name}")
     db = settings.model_copy(update={"database_url": url})
-    migrate(db)
+    migrate(db, revision)
     return db
 
 
@@ -173,29 +196,30 @@ def ingest(settings: Settings, n: int) -> dict[str, Any]:
     }
 
 
-def copy_baseline(source: Settings, target: Settings) -> dict[str, Any]:
-    """Export the ingested rows to CSV files, then time COPY FROM into fresh tables."""
+def copy_baseline(source: Settings, target: Settings, fmt: str = "csv") -> dict[str, Any]:
+    """Export the ingested rows to files, then time COPY FROM (``fmt``: csv or binary) into
+    fresh tables."""
     total_rows = 0
     seconds = 0.0
     with tempfile.TemporaryDirectory() as tmp, psycopg.connect(
         libpq_url(source.resolved_database_url)
     ) as src, psycopg.connect(libpq_url(target.resolved_database_url)) as dst:
         for table in LOG_TABLES.values():
-            path = Path(tmp) / f"{table}.csv"
+            path = Path(tmp) / f"{table}.{fmt}"
             columns = [r[0] for r in src.execute(
                 "SELECT column_name FROM information_schema.columns WHERE table_schema = 'log' "
                 "AND table_name = %s AND column_name NOT IN ('position', 'tx_id', 'received_at') "
                 "ORDER BY ordinal_position", (table,)).fetchall()]
             cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
             with path.open("wb") as out, src.cursor().copy(
-                sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT csv)").format(
-                    cols, sql.Identifier("log", table))) as copy:
+                sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT (FORMAT {})").format(
+                    cols, sql.Identifier("log", table), sql.SQL(fmt))) as copy:
                 for chunk in copy:
                     out.write(chunk)
             start = time.perf_counter()
             with dst.cursor() as cur, path.open("rb") as data:
-                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-                        sql.Identifier("log", table), cols)) as copy:
+                with cur.copy(sql.SQL("COPY {} ({}) FROM STDIN (FORMAT {})").format(
+                        sql.Identifier("log", table), cols, sql.SQL(fmt))) as copy:
                     while chunk := data.read(1 << 20):
                         copy.write(chunk)
                 total_rows += cur.rowcount
@@ -204,9 +228,132 @@ def copy_baseline(source: Settings, target: Settings) -> dict[str, Any]:
     return {"rows": total_rows, "seconds": seconds, "rows_per_s": total_rows / seconds}
 
 
+@cache
+def _topic_adapter(topic: Topic) -> TypeAdapter[Any]:
+    """The discriminated union of the event types that travel on ``topic``."""
+    classes = tuple(EVENT_TYPES[name] for name in event_types_on(topic))
+    union: Any = (
+        Annotated[Union[classes], Field(discriminator="event_type")]  # noqa: UP007
+        if len(classes) > 1
+        else classes[0]
+    )
+    return TypeAdapter(union)
+
+
+def _future(event: Envelope) -> Envelope:
+    if event.occurred_at > datetime.now(UTC) + DEFAULT_MAX_FUTURE_SKEW:
+        raise ValueError("future")
+    return event
+
+
+def _union_from_object(raw: bytes, topic: Topic) -> Envelope:
+    """orjson, then one validate_python over the topic's union (the checks left out)."""
+    event: Envelope = _topic_adapter(topic).validate_python(orjson.loads(raw))
+    return _future(event)
+
+
+def _union_from_bytes(raw: bytes, topic: Topic) -> Envelope:
+    """pydantic straight from the bytes over the topic's union (the checks left out)."""
+    event: Envelope = _topic_adapter(topic).validate_json(raw)
+    return _future(event)
+
+
+DECODERS: dict[str, Callable[[bytes, Topic], Envelope]] = {
+    "decode_event: orjson.loads, every check, model_validate (kept)":
+        lambda raw, topic: decode_event(raw, topic=topic),
+    "orjson.loads + TypeAdapter(topic union).validate_python": _union_from_object,
+    "TypeAdapter(topic union).validate_json(bytes)": _union_from_bytes,
+}
+
+
+def decode_levers(messages: list[tuple[str, bytes, bytes]]) -> list[dict[str, Any]]:
+    """events/s of each decoder over the same messages, each best of 3 passes."""
+    work = [(Topic(topic), value) for topic, _, value in messages]
+    out = []
+    for name, decode in DECODERS.items():
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for topic, value in work:
+                decode(value, topic)
+            best = min(best, time.perf_counter() - start)
+        out.append({"decoder": name, "events_per_s": len(work) / best,
+                    "us_per_event": best / len(work) * 1e6})
+    return out
+
+
+#: (write method, migration the log is at, batch size): today first, then each lever.
+WRITE_CONFIGS: list[tuple[WriteMethod, str, int]] = [
+    ("unnest", INDEXES_BEFORE, 2000),
+    ("copy", INDEXES_BEFORE, 2000),
+    ("unnest", "head", 2000),
+    ("copy", "head", 2000),
+    ("copy", "head", 500),
+    ("copy", "head", 5000),
+    ("copy", "head", 10000),
+    ("unnest", INDEXES_BEFORE, 5000),
+    ("copy", "head", 20000),
+]
+
+
+def write_levers(
+    base: Settings, messages: list[tuple[str, bytes, bytes]], tag: str
+) -> list[dict[str, Any]]:
+    """events/s of append_batch over the same decoded events, per topic in batches, into a
+    fresh database per configuration (one transaction per batch, as ingest does)."""
+    by_topic: dict[Topic, list[tuple[Envelope, SourceOffset]]] = {}
+    for i, (topic, _, value) in enumerate(messages):
+        event = decode_event(value, topic=Topic(topic))
+        by_topic.setdefault(event.topic, []).append((event, SourceOffset(topic, 0, i)))
+    out = []
+    for method, revision, size in WRITE_CONFIGS:
+        name = f"ls_bench_write_{tag}_{method}_{size}_{revision[:4]}"
+        try:
+            target = fresh_database(base, name, revision)
+            seconds = 0.0
+            with psycopg.connect(libpq_url(target.resolved_database_url)) as conn:
+                for events in by_topic.values():
+                    for at in range(0, len(events), size):
+                        start = time.perf_counter()
+                        append_batch(conn, events[at:at + size], method=method)
+                        seconds += time.perf_counter() - start
+        finally:
+            drop_database(base, name)
+        indexes = "after 0010" if revision == "head" else "before (0008)"
+        out.append({"method": method, "indexes": indexes, "batch": size, "seconds": seconds,
+                    "events_per_s": len(messages) / seconds})
+        console.print(f"write {method} indexes {indexes} batch {size}: "
+                      f"{len(messages) / seconds:,.0f} events/s")
+    return out
+
+
+_PEER_LINE = re.compile(rb"jdbc_sink=(\d+) ev/s copy_binary=(\d+) rows/s ratio=([\d.]+)")
+_PEER_STEADY = re.compile(rb"steady_ev_per_s=(\d+)")
+
+
+def peer(path: Path, n: int) -> dict[str, Any]:
+    """Run the JDBC sink peer harness for n events; its figures (README in ``path``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "N": str(n), "RESULTS": str(Path(tmp) / "results.txt")}
+        done = subprocess.run(["bash", str(path / "run.sh")], env=env, capture_output=True,
+                              timeout=3600, check=False)
+    out = done.stdout + done.stderr
+    found = _PEER_LINE.search(out)
+    if done.returncode != 0 or found is None:
+        raise SystemExit(f"peer harness failed ({done.returncode}):\n{out[-3000:].decode()}")
+    steady = _PEER_STEADY.search(out)
+    return {"events_per_s": int(found[1]), "copy_binary_rows_per_s": int(found[2]),
+            "ratio_copy_binary_to_sink": float(found[3]),
+            "steady_events_per_s": int(steady[1]) if steady else None}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--lever-events", type=int, default=200_000,
+                        help="Events the in-process decode and write levers use.")
+    parser.add_argument("--peer", type=Path, default=None,
+                        help="The JDBC sink peer harness folder (runs it after the rest).")
     args = parser.parse_args()
     n = args.events
 
@@ -216,56 +363,134 @@ def main() -> None:
     settings = base.with_part(
         topic_namespace=f"bench{tag}.", ingest={"consumer_group": f"bench-{tag}"}
     )
-    ingest_db, copy_db = f"ls_bench_ingest_{tag}", f"ls_bench_copy_{tag}"
+    #: end-to-end runs: the defaults (kept), the previous write statement, a larger batch.
+    variants: dict[str, dict[str, Any]] = {
+        "copy": {"write_method": "copy"},
+        "unnest": {"write_method": "unnest"},
+        "copy_batch5000": {"write_method": "copy", "batch_max_records": 5000},
+    }
+    ingest_dbs = {label: f"ls_bench_ingest_{label}_{tag}" for label in variants}
+    copy_db, binary_db = f"ls_bench_copy_{tag}", f"ls_bench_binary_{tag}"
+    ingested: dict[str, dict[str, Any]] = {}
     try:
-        settings = fresh_database(settings, ingest_db)
-        copy_target = fresh_database(base, copy_db)
         console.print(f"generating {n:,} events")
         messages = generate(n)
+        levers = messages[: args.lever_events]
+        console.print(f"decode levers on {len(levers):,} events")
+        decoding = decode_levers(levers)
+        console.print(f"write levers on {len(levers):,} events")
+        writing = write_levers(base, levers, tag)
         produce_s = produce(settings, messages)
         console.print(f"produced in {produce_s:.1f}s; ingesting")
-        ingested = ingest(settings, n)
-        console.print("COPY baseline")
-        baseline = copy_baseline(settings, copy_target)
+        for label, overrides in variants.items():
+            run = fresh_database(settings, ingest_dbs[label]).with_part(ingest={
+                **overrides, "consumer_group": f"bench-{tag}-{label}"})
+            ingested[label] = ingest(run, n)
+            console.print(f"ingest ({label}): {ingested[label]['events_per_s']:,.0f} events/s")
+            if label == "copy":
+                source = run
+        console.print("COPY baselines")
+        baseline = copy_baseline(source, fresh_database(base, copy_db))
+        binary = copy_baseline(source, fresh_database(base, binary_db), "binary")
     finally:
-        drop_database(base, ingest_db)
-        drop_database(base, copy_db)
+        for name in [*ingest_dbs.values(), copy_db, binary_db]:
+            drop_database(base, name)
         admin = KafkaAdminClient(bootstrap_servers=settings.resolved_kafka_bootstrap)
         try:
             admin.delete_topics(topic_names(settings))
         finally:
             admin.close()
+    for which, figures in ingested.items():
+        if figures["inserted"] != n:
+            raise SystemExit(f"ingest ({which}) inserted {figures['inserted']} of {n}")
+    peer_figures = None
+    if args.peer is not None:
+        console.print("JDBC sink peer")
+        peer_figures = peer(args.peer, n)
 
-    if ingested["inserted"] != n:
-        raise SystemExit(f"inserted {ingested['inserted']} of {n}")
+    kept = ingested["copy"]
     result = {
         "events": n,
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "produce": {"seconds": produce_s, "events_per_s": n / produce_s},
-        "ingest": ingested,
+        "ingest": kept,
+        "ingest_unnest": ingested["unnest"],
+        "ingest_batch5000": ingested["copy_batch5000"],
         "copy_baseline": baseline,
-        "ratio_ingest_to_copy": ingested["events_per_s"] / baseline["rows_per_s"],
+        "copy_binary_baseline": binary,
+        "ratio_ingest_to_copy": kept["events_per_s"] / baseline["rows_per_s"],
+        "ratio_ingest_to_copy_binary": kept["events_per_s"] / binary["rows_per_s"],
+        "decode_levers": decoding,
+        "write_levers": writing,
+        "lever_events": len(levers),
+        "peer_jdbc_sink": peer_figures,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
-    summary = (
+    (RESULTS / "ingest.md").write_text(render(result, args.peer is not None))
+    Console().print(render(result, args.peer is not None))
+
+
+def render(result: dict[str, Any], with_peer: bool) -> str:
+    n = result["events"]
+    kept, unnest = result["ingest"], result["ingest_unnest"]
+    baseline, binary = result["copy_baseline"], result["copy_binary_baseline"]
+    peer_flag = " --peer ../shared/peers/jdbc_sink" if with_peer else ""
+    md = (
         f"# Ingest benchmark ({n:,} events)\n\n"
-        f"Command: `python -m bench.ingest --events {n}` ({result['measured_at']}, "
+        f"Command: `python -m bench.ingest --events {n}{peer_flag}` ({result['measured_at']}, "
         f"{result['machine']['cpus']} CPUs shared)\n\n"
         "| stage | rate | notes |\n| --- | --- | --- |\n"
         f"| produce (Emitter settings, acks=all, idempotent) | "
-        f"{result['produce']['events_per_s']:,.0f} events/s | {produce_s:.1f} s |\n"
-        f"| ingest (`learnstream ingest`, steady state) | {ingested['events_per_s']:,.0f} "
-        f"events/s | {ingested['batches']} batches, peak RSS {ingested['peak_rss_mb']:.0f} MB |\n"
+        f"{result['produce']['events_per_s']:,.0f} events/s | "
+        f"{result['produce']['seconds']:.1f} s |\n"
+        f"| ingest (`learnstream ingest`, steady state) | {kept['events_per_s']:,.0f} "
+        f"events/s | COPY BINARY via staging; {kept['batches']} batches, peak RSS "
+        f"{kept['peak_rss_mb']:.0f} MB |\n"
         f"| ingest incl. startup and 3 s idle wait | "
-        f"{ingested['events_per_s_incl_startup']:,.0f} events/s | {ingested['wall_s']:.1f} s |\n"
-        f"| baseline: plain COPY of the same rows | {baseline['rows_per_s']:,.0f} rows/s | "
-        f"{baseline['seconds']:.1f} s |\n\n"
-        f"Ingest runs at **{result['ratio_ingest_to_copy']:.2f}x** the speed of a bare COPY.\n"
+        f"{kept['events_per_s_incl_startup']:,.0f} events/s | {kept['wall_s']:.1f} s |\n"
+        f"| ingest with `LEARNSTREAM_INGEST__WRITE_METHOD=unnest`, steady | "
+        f"{unnest['events_per_s']:,.0f} events/s | the previous write statement |\n"
+        f"| ingest with `LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=5000`, steady | "
+        f"{result['ingest_batch5000']['events_per_s']:,.0f} events/s | "
+        f"{result['ingest_batch5000']['batches']} batches |\n"
+        f"| baseline: plain COPY (text) of the same rows | {baseline['rows_per_s']:,.0f} "
+        f"rows/s | {baseline['seconds']:.1f} s |\n"
+        f"| baseline: COPY BINARY of the same rows | {binary['rows_per_s']:,.0f} rows/s | "
+        f"{binary['seconds']:.1f} s |\n\n"
+        f"Ingest runs at **{result['ratio_ingest_to_copy_binary']:.2f}x** a COPY BINARY of "
+        f"the same rows into the same tables ({result['ratio_ingest_to_copy']:.2f}x a text "
+        "COPY).\n"
     )
-    (RESULTS / "ingest.md").write_text(summary)
-    Console().print(summary)
+    peer_figures = result.get("peer_jdbc_sink")
+    if peer_figures:
+        md += (
+            "\n## The JDBC sink peer (Kafka Connect + Debezium JDBC sink), same run\n\n"
+            "| | rate | notes |\n| --- | --- | --- |\n"
+            f"| JDBC sink, from Connect start | {peer_figures['events_per_s']:,} events/s | "
+            "its own broker and PostgreSQL 15, a 7-column table with one index |\n"
+            f"| JDBC sink, steady | {peer_figures['steady_events_per_s'] or 0:,} events/s | "
+            "first row to last |\n"
+            f"| COPY BINARY into the peer's table | "
+            f"{peer_figures['copy_binary_rows_per_s']:,} rows/s | its own baseline |\n\n"
+            f"Ingest (steady) / JDBC sink (steady): **"
+            f"{kept['events_per_s'] / (peer_figures['steady_events_per_s'] or 1):.2f}x**; "
+            f"from start: {kept['events_per_s_incl_startup'] / peer_figures['events_per_s']:.2f}x"
+            ". Each against its own COPY BINARY: ingest "
+            f"{result['ratio_ingest_to_copy_binary']:.2f}x, the sink "
+            f"{1 / peer_figures['ratio_copy_binary_to_sink']:.2f}x.\n"
+        )
+    md += (
+        f"\n## Levers, in process on the first {result['lever_events']:,} events\n\n"
+        "| decoder | events/s | us/event |\n| --- | ---: | ---: |\n"
+        + "".join(f"| {d['decoder']} | {d['events_per_s']:,.0f} | {d['us_per_event']:.2f} |\n"
+                  for d in result["decode_levers"])
+        + "\n| write | log indexes | batch | events/s |\n| --- | --- | ---: | ---: |\n"
+        + "".join(f"| {w['method']} | {w['indexes']} | {w['batch']:,} | "
+                  f"{w['events_per_s']:,.0f} |\n" for w in result["write_levers"])
+    )
+    return md
 
 
 if __name__ == "__main__":

@@ -4,14 +4,15 @@ redelivered after a crash (database committed, Kafka offsets not yet) changes no
 
 from __future__ import annotations
 
+import weakref
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 
-from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS
+from ingest.queries import APPEND_DEAD_LETTERS, APPEND_EVENTS, STAGED_APPEND, staged_types
 from ingest.rows import SourceOffset, columns_of, log_row
 from ingest.suppression import Suppressions, drop_suppressed
 from learnstream.contracts import Envelope, Topic
@@ -62,16 +63,83 @@ def _no_nul(text: str | None) -> str | None:
     return None if text is None else text.replace("\x00", "\\u0000")
 
 
+#: How events are written: ``copy`` (COPY BINARY into a per-connection staging table, then
+#: one INSERT ... SELECT ... ON CONFLICT DO NOTHING) or ``unnest`` (one INSERT ... SELECT
+#: FROM unnest(arrays) ON CONFLICT DO NOTHING). Both are idempotent the same way.
+WriteMethod = Literal["copy", "unnest"]
+
+#: The staging tables already created on each connection (temporary tables live as long as
+#: their connection).
+_STAGED: weakref.WeakKeyDictionary[psycopg.Connection[Any], set[Topic]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _append_staged(cur: psycopg.Cursor[Any], topic: Topic, rows: list[tuple[Any, ...]]) -> int:
+    create, copy_sql, insert = STAGED_APPEND[topic]
+    created = _STAGED.setdefault(cur.connection, set())
+    if topic not in created:
+        cur.execute(create)
+        created.add(topic)
+    try:
+        with cur.copy(copy_sql) as copy:
+            copy.set_types(staged_types(topic))
+            for row in rows:
+                copy.write_row(row)
+    except OverflowError as exc:  # an int wider than bigint: the row's values, not the server
+        raise psycopg.DataError(f"a value does not fit its column: {exc}") from exc
+    cur.execute(insert)
+    return cur.rowcount
+
+
 def append_batch(
     conn: psycopg.Connection[Any],
     events: Sequence[tuple[Envelope, SourceOffset]],
     dead_letters: Sequence[DeadLetter] = (),
     suppressions: Suppressions | None = None,
     pii: PiiMode = "keep",
+    *,
+    method: WriteMethod = "copy",
 ) -> AppendResult:
     """Write ``events`` and ``dead_letters`` in one transaction; return the counts. Events
     of erased learners are dropped first (a fresh :class:`Suppressions` when none given),
     and the fields the contracts mark as PII are kept, hashed or dropped (``pii``)."""
+    if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        # Inside a caller's transaction, this one is a savepoint, and staged rows would
+        # stay in the staging table until the outer commit: the next call in the same
+        # transaction would move them again. The stateless statement is used instead.
+        method = "unnest"
+    try:
+        return _append(conn, events, dead_letters, suppressions, pii, method)
+    except BaseException:
+        # A rolled-back transaction takes a staging table it created with it.
+        _STAGED.pop(conn, None)
+        raise
+
+
+def _rows_by_topic(
+    events: Sequence[tuple[Envelope, SourceOffset]],
+) -> tuple[dict[Topic, list[tuple[Any, ...]]], int]:
+    by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
+    seen: set[Any] = set()
+    in_batch_duplicates = 0
+    for event, source in events:
+        if event.event_id in seen:
+            in_batch_duplicates += 1
+            continue
+        seen.add(event.event_id)
+        by_topic[event.topic].append(log_row(event, source))
+    return by_topic, in_batch_duplicates
+
+
+def _append(
+    conn: psycopg.Connection[Any],
+    events: Sequence[tuple[Envelope, SourceOffset]],
+    dead_letters: Sequence[DeadLetter],
+    suppressions: Suppressions | None,
+    pii: PiiMode,
+    method: WriteMethod,
+) -> AppendResult:
     inserted = 0
     dead_lettered = 0
     with conn.transaction(), conn.cursor() as cur:
@@ -81,16 +149,11 @@ def append_batch(
             events, suppressed = drop_suppressed(events, hashes)
         if pii != "keep":
             events = [(redacted(event, pii), source) for event, source in events]
-        by_topic: dict[Topic, list[tuple[Any, ...]]] = defaultdict(list)
-        seen: set[Any] = set()
-        in_batch_duplicates = 0
-        for event, source in events:
-            if event.event_id in seen:
-                in_batch_duplicates += 1
-                continue
-            seen.add(event.event_id)
-            by_topic[event.topic].append(log_row(event, source))
+        by_topic, in_batch_duplicates = _rows_by_topic(events)
         for topic, rows in by_topic.items():
+            if method == "copy":
+                inserted += _append_staged(cur, topic, rows)
+                continue
             arrays = [list(column) for column in zip(*rows, strict=True)]
             assert len(arrays) == len(columns_of(topic))
             cur.execute(APPEND_EVENTS[topic], arrays)

@@ -163,13 +163,14 @@ def ingest(*, until_idle: float | None, partitions: int, start_services: StartSe
     from ingest.logs import configure_logging
     from ingest.report import summary_table
     from ingest.runner import run_ingest
-    from ingest.topics import ensure_topics
+    from ingest.startup import wait_for_services
     from learnstream.settings import load_settings
 
     settings = load_settings()
     configure_logging()
     start_services(settings)
-    ensure_topics(settings, partitions=partitions)
+    # Bounded and logged: against nothing, one line and exit 1 (not silence).
+    wait_for_services(settings, partitions=partitions)
     # A ConsumerFailed (or any error) ends the command through the root command's one
     # error line (exit 1); the consumer has logged the details.
     summary = anyio.run(lambda: run_ingest(settings, until_idle=until_idle))

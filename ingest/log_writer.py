@@ -99,7 +99,8 @@ class LogWriter:
     def _append(self, conn: psycopg.Connection[Any], batch: DecodedBatch) -> AppendResult:
         try:
             return append_batch(conn, batch.events(), batch.dead_letters, self._suppressions,
-                                self._settings.privacy.pii)
+                                self._settings.privacy.pii,
+                                method=self._settings.ingest.write_method)
         except ROW_REFUSED:
             log.warning("a row was refused by the database; writing the batch row by row")
             return self._append_row_by_row(conn, batch)
@@ -114,9 +115,10 @@ class LogWriter:
             for accepted in batch.accepted:
                 try:
                     # append_batch opens a nested transaction: a savepoint in psycopg.
+                    # unnest: no staging table whose rows would outlive the savepoint.
                     result += append_batch(conn, [(accepted.event, accepted.source)],
                                            suppressions=self._suppressions,
-                                           pii=self._settings.privacy.pii)
+                                           pii=self._settings.privacy.pii, method="unnest")
                 except ROW_REFUSED as exc:
                     refused.append(
                         DeadLetter(

@@ -30,6 +30,63 @@ def _append_sql(topic: Topic) -> str:
 #: topic -> the batch append statement for its log table.
 APPEND_EVENTS: dict[Topic, str] = {topic: _append_sql(topic) for topic in LOG_TABLES}
 
+#: How a column travels through the staging table: jsonb as its text (cast on the way into
+#: the log, as the unnest path casts its text arrays), numeric as the float8 the contract
+#: holds (the same cast as the unnest path's float8[] -> numeric[]), and smallint/integer
+#: as bigint: psycopg's binary COPY *wraps* a Python int that does not fit the column's
+#: type (40000 -> -25536 as smallint, silently), whereas the server's cast refuses it
+#: (DataError, so the row is dead-lettered as unstorable, as on the unnest path).
+_STAGED_TYPE = {"jsonb": "text", "numeric": "float8", "smallint": "bigint", "integer": "bigint"}
+
+
+def staged_types(topic: Topic) -> list[str]:
+    """The staging table's column types, in ``columns_of(topic)`` order (COPY's types)."""
+    return [_STAGED_TYPE.get(c.pg_type, c.pg_type) for c in columns_of(topic)]
+
+
+def staging_table(topic: Topic) -> str:
+    return f"ingest_stage_{LOG_TABLES[topic]}"
+
+
+def _create_staging_sql(topic: Topic) -> str:
+    columns = ", ".join(
+        f"{c.name} {t}" for c, t in zip(columns_of(topic), staged_types(topic), strict=True)
+    )
+    # A temporary table is private to the connection and needs no privilege on the log
+    # (only TEMP on the database, PUBLIC's by default); ON COMMIT DELETE ROWS empties it
+    # after every batch, and a rolled-back batch takes its staged rows with it.
+    return (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging_table(topic)} ({columns}) "
+        "ON COMMIT DELETE ROWS"
+    )
+
+
+def _copy_sql(topic: Topic) -> str:
+    names = ", ".join(c.name for c in columns_of(topic))
+    return f"COPY {staging_table(topic)} ({names}) FROM STDIN (FORMAT BINARY)"
+
+
+def _insert_staged_sql(topic: Topic) -> str:
+    columns = columns_of(topic)
+    names = ", ".join(c.name for c in columns)
+    values = ", ".join(
+        f"{c.name}::{c.pg_type}" if c.pg_type in _STAGED_TYPE else c.name for c in columns
+    )
+    # The same idempotent append as APPEND_EVENTS (no conflict target, no RETURNING: see
+    # there), fed from the staged rows instead of unnest().
+    return (
+        f"INSERT INTO log.{LOG_TABLES[topic]} ({names}) "
+        f"SELECT {values} FROM {staging_table(topic)} "
+        "ON CONFLICT DO NOTHING"
+    )
+
+
+#: topic -> (create the staging table, COPY BINARY into it, move it into the log).
+STAGED_APPEND: dict[Topic, tuple[str, str, str]] = {
+    topic: (_create_staging_sql(topic), _copy_sql(topic), _insert_staged_sql(topic))
+    for topic in LOG_TABLES
+}
+
 #: A redelivered bad message is the same dead letter: (kafka_topic, kafka_partition,
 #: kafka_offset) is unique, and `id` comes from a sequence (same reasoning as above).
 APPEND_DEAD_LETTERS = """

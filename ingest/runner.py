@@ -10,9 +10,11 @@ from typing import Any
 
 import anyio
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
-from ingest.consumer import GRACEFUL_TIMEOUT_S, IngestConsumer
+from ingest.consumer import GRACEFUL_TIMEOUT_S, IngestConsumer, group_instance_id
 from ingest.summary import IngestSummary
+from learnstream.errors import BrokerUnavailable
 from learnstream.settings import Settings
 
 log = logging.getLogger("learnstream.ingest")
@@ -39,7 +41,15 @@ async def run_ingest(
     consumer = consumer or IngestConsumer(settings)
     stop = stop or anyio.Event()
     _install_signal_handlers(stop)
-    await consumer.broker.start()
+    log.info("ingest connecting", extra={
+        "bootstrap": settings.resolved_kafka_bootstrap,
+        "group_instance_id": group_instance_id(settings)})
+    try:
+        await consumer.broker.start()
+    except KafkaError as exc:  # the broker went away between the topic check and now
+        consumer.close()
+        raise BrokerUnavailable(
+            f"Kafka at {settings.resolved_kafka_bootstrap}: {exc!r}") from exc
     log.info("ingest started", extra={"group": settings.ingest.consumer_group,
                                        "topics": [s.topic_names for s in _subscribers(consumer)]})
     try:

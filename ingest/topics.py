@@ -18,7 +18,13 @@ def topic_names(settings: Settings) -> list[str]:
 def ensure_topics(settings: Settings, partitions: int = 3) -> list[str]:
     """Create any missing topic (existing ones are left as they are); return the new names."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=settings.resolved_kafka_bootstrap)
+        timeout_ms = settings.connect_timeout_seconds * 1000
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.resolved_kafka_bootstrap,
+            # Unreachable brokers: fail after the connect timeout, not kafka-python's 30 s.
+            bootstrap_timeout_ms=timeout_ms,
+            request_timeout_ms=max(timeout_ms, 10_000),
+        )
     except KafkaError as exc:
         raise BrokerUnavailable(f"cannot reach Kafka admin: {exc}") from exc
     try:

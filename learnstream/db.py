@@ -11,6 +11,7 @@ import psycopg
 import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from learnstream.errors import DatabaseUnavailable
 from learnstream.settings import Settings
@@ -34,9 +35,17 @@ def libpq_url(url: str) -> str:
 def connect(
     settings: Settings, *, autocommit: bool = False
 ) -> psycopg.Connection[tuple[Any, ...]]:
-    """A new connection to the configured database, or :class:`DatabaseUnavailable`."""
+    """A new connection to the configured database, or :class:`DatabaseUnavailable`.
+
+    An attempt gives up after ``settings.connect_timeout_seconds`` (libpq's
+    ``connect_timeout``; one given in the URL wins): without it, a server that drops
+    packets blocks the caller for the operating system's TCP timeout, minutes, in silence.
+    """
+    url = libpq_url(settings.resolved_database_url)
+    if "connect_timeout" not in conninfo_to_dict(url):
+        url = make_conninfo(url, connect_timeout=settings.connect_timeout_seconds)
     try:
-        return psycopg.connect(libpq_url(settings.resolved_database_url), autocommit=autocommit)
+        return psycopg.connect(url, autocommit=autocommit)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(str(exc).strip()) from exc
 

@@ -59,9 +59,37 @@ class IngestSettings(_Part):
     )
     batch_max_records: int = Field(default=2000, description="Most messages per batch.")
     batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
+    write_method: Literal["copy", "unnest"] = Field(
+        default="copy",
+        description="How a batch is appended: `copy` (COPY BINARY into a temporary staging "
+        "table, then INSERT ... SELECT ... ON CONFLICT DO NOTHING; needs TEMP on the "
+        "database) or `unnest` (one INSERT ... SELECT FROM unnest(arrays)).",
+    )
     retry_max_seconds: float = Field(
         default=30.0,
         description="Cap of the exponential backoff while PostgreSQL or Kafka is unavailable.",
+    )
+    static_membership: bool = Field(
+        default=True,
+        description="Join the consumer groups as a static member (`group.instance.id`, "
+        "KIP-345): a restarted worker gets its partitions back at once instead of after the "
+        "dead member's session timeout.",
+    )
+    instance_id: str = Field(
+        default="",
+        description="This worker's stable `group.instance.id` (static membership); empty: "
+        "the host name. Two live workers must never share one: give each its own.",
+    )
+    session_timeout_ms: int = Field(
+        default=10_000,
+        description="How long the group waits for a silent member before giving its "
+        "partitions to the others (a static member that stopped for good).",
+    )
+    startup_timeout_seconds: float = Field(
+        default=30.0,
+        description="At start, how long Kafka and then PostgreSQL may stay unreachable "
+        "(each retry logged) before ingest exits 1 with one line. Once running, an outage "
+        "is waited out without limit.",
     )
     db_role: str = Field(
         default="learnstream_ingest",
@@ -237,6 +265,12 @@ class Settings(BaseSettings):
         le=24 * 60,
         description="Inactivity that ends a session (read.sessions, the warehouse's session "
         "lengths). A change takes effect at the projector's next start, no rebuild.",
+    )
+    connect_timeout_seconds: int = Field(
+        default=5,
+        ge=2,
+        description="Longest wait for one connection attempt to PostgreSQL (libpq "
+        "`connect_timeout`, at least 2) or for Kafka's first answer.",
     )
     topic_namespace: str = Field(
         default="",

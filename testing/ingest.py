@@ -44,6 +44,13 @@ def ingest_env(settings: Settings) -> dict[str, str]:
         LEARNSTREAM_INGEST__CONSUMER_GROUP=settings.ingest.consumer_group,
         LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=str(settings.ingest.batch_max_records),
         LEARNSTREAM_INGEST__RETRY_MAX_SECONDS=str(settings.ingest.retry_max_seconds),
+        LEARNSTREAM_CONNECT_TIMEOUT_SECONDS=str(settings.connect_timeout_seconds),
+        LEARNSTREAM_INGEST__STARTUP_TIMEOUT_SECONDS=str(settings.ingest.startup_timeout_seconds),
+        LEARNSTREAM_INGEST__WRITE_METHOD=settings.ingest.write_method,
+        LEARNSTREAM_INGEST__BATCH_TIMEOUT_MS=str(settings.ingest.batch_timeout_ms),
+        LEARNSTREAM_INGEST__STATIC_MEMBERSHIP=str(settings.ingest.static_membership).lower(),
+        LEARNSTREAM_INGEST__INSTANCE_ID=settings.ingest.instance_id,
+        LEARNSTREAM_INGEST__SESSION_TIMEOUT_MS=str(settings.ingest.session_timeout_ms),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     )
     return env

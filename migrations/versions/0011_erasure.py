@@ -21,13 +21,13 @@ Receipts (``log.erasures``), the files an erasure rewrote (``log.erasure_files``
 suppression list (``log.erasure_suppressions``) are append-only like the rest of the log.
 
 Revision ID: 0011_erasure
-Revises: 0009_collector_keys
+Revises: 0010_log_indexes
 """
 
 from alembic import op
 
 revision = "0011_erasure"
-down_revision = "0009_collector_keys"
+down_revision = "0010_log_indexes"
 branch_labels = None
 depends_on = None
 

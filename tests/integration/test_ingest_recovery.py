@@ -142,3 +142,31 @@ def test_database_outage_is_waited_out_without_loss(kafka_settings: Settings) ->
     with connect(settings) as conn:
         row = conn.execute("SELECT count(*) FROM log.dead_letters").fetchone()
     assert row is not None and row[0] == 0
+
+
+def test_static_member_restarted_after_sigkill_takes_its_partitions_back(
+    kafka_settings: Settings,
+) -> None:
+    # The worker is killed after committing everything it had, so every event produced
+    # afterwards can only land through the restarted process rejoining under the same
+    # group.instance.id. (How fast it does is measured in bench/ingest_restart.py.)
+    settings = kafka_settings.with_part(ingest={"instance_id": "worker-a"})
+    before, after = _events(600), _events(600)
+    produce(settings, before)
+    first = start_ingest_process(settings, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    try:
+        _wait_for(lambda: _log_count(settings) == len(before), 60, "the first events")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    produce(settings, after)
+
+    second = start_ingest_process(settings, "--until-idle", "2",
+                                  stderr=subprocess.PIPE, stdout=subprocess.PIPE)
+    code, err = _finish(second)
+
+    assert code == 0, err[-3000:]
+    assert '"group_instance_id":"worker-a"' in err
+    ids = logged_event_ids(settings)
+    assert len(ids) == len(set(ids))
+    assert set(ids) == {str(e.event_id) for e in before + after}

@@ -38,6 +38,7 @@ from tests.integration.projection_support import (
     apply_incrementally,
     scratch_store,
     table_rows,
+    wait_readable,
 )
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -101,6 +102,9 @@ def test_fit_project_rebuild_and_read(db_settings: Settings) -> None:
     events = _history()
     half = len(events) // 2
     append(db_settings, events[:half])
+    # The fit reads under the gap rule: another session's open transaction on the shared
+    # server can hold just-committed rows back (latency, never loss), so wait for them.
+    wait_readable(db_settings)
     with connect(db_settings) as conn:
         params, upto, rows = fit_from_log(conn, FitConfig(theta_prior_var=0.1))
         conn.commit()

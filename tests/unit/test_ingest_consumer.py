@@ -5,6 +5,7 @@ The log writer is replaced by a recorder; the real one is covered by integration
 
 from __future__ import annotations
 
+import socket
 import threading
 from typing import Any
 
@@ -15,7 +16,7 @@ from faststream.kafka import TestKafkaBroker
 
 from ingest.appender import AppendResult
 from ingest.batch import DecodedBatch
-from ingest.consumer import ACK_POLICY, IngestConsumer
+from ingest.consumer import ACK_POLICY, IngestConsumer, group_instance_id
 from ingest.errors import ConsumerFailed
 from learnstream.contracts import EVENT_TOPICS, Topic, encode_event
 from learnstream.settings import Settings
@@ -54,6 +55,21 @@ def test_offsets_are_committed_manually() -> None:
     consumer = IngestConsumer(SETTINGS)
     for subscriber in consumer.broker.subscribers:
         assert getattr(subscriber, "_connection_args")["enable_auto_commit"] is False  # noqa: B009
+
+
+def test_subscribers_join_as_static_members_named_by_the_settings() -> None:
+    # A restart after SIGKILL takes its partitions back at once only as a static member.
+    assert group_instance_id(SETTINGS) == socket.gethostname()
+    named = SETTINGS.with_part(ingest={"instance_id": "worker-7", "session_timeout_ms": 9000})
+    assert group_instance_id(named) == "worker-7"
+    for subscriber in IngestConsumer(named).broker.subscribers:
+        args = getattr(subscriber, "_connection_args")  # noqa: B009
+        assert args["group_instance_id"] == "worker-7"
+        assert args["session_timeout_ms"] == 9000
+    dynamic = SETTINGS.with_part(ingest={"static_membership": False, "instance_id": "w"})
+    assert group_instance_id(dynamic) is None
+    for subscriber in IngestConsumer(dynamic).broker.subscribers:
+        assert getattr(subscriber, "_connection_args").get("group_instance_id") is None  # noqa: B009
 
 
 def test_events_are_written_and_dead_letters_published() -> None:
