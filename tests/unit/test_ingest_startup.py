@@ -1,5 +1,5 @@
 """Starting against nothing: each retry logged, then one error after the bound (no servers;
-the real subprocess runs are in tests/integration/test_ingest_startup.py)."""
+the real subprocess runs are in tests/integration/test_ingest_unreachable.py)."""
 
 from __future__ import annotations
 

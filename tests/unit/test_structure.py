@@ -219,3 +219,13 @@ def test_errors_live_in_errors_modules() -> None:
             ):
                 stray.append(f"{module}.{node.name}")
     assert not stray, stray
+
+
+def test_test_modules_have_unique_names() -> None:
+    """tests/unit and tests/integration are not packages: pytest refuses to collect two test
+    modules of the same name in one run (the whole suite would stop before a test runs)."""
+    root = Path(__file__).resolve().parents[1]
+    seen: dict[str, list[str]] = {}
+    for path in root.rglob("test_*.py"):
+        seen.setdefault(path.name, []).append(str(path.relative_to(root)))
+    assert {n: p for n, p in seen.items() if len(p) > 1} == {}
