@@ -6,6 +6,7 @@ every event acknowledged before a SIGKILL is in the log."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -192,6 +193,20 @@ def test_sigkill_mid_load_loses_no_acknowledged_event(kafka_settings: Settings) 
     assert logged <= set(sent)          # and nothing else appeared
 
 
+def _read_response(sock: socket.socket) -> bytes:
+    """One whole HTTP response: headers and body may arrive in separate segments."""
+    data = b""
+    while True:
+        head, sep, body = data.partition(b"\r\n\r\n")
+        length = re.search(rb"content-length: *(\d+)", head.lower())
+        if sep and length and len(body) >= int(length.group(1)):
+            return data
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def test_a_slow_body_gets_408_and_others_are_still_served(kafka_settings: Settings) -> None:
     ensure_topics(kafka_settings)
     key = make_key(kafka_settings, "backend")
@@ -206,7 +221,7 @@ def test_a_slow_body_gets_408_and_others_are_still_served(kafka_settings: Settin
             )
             during = _post(client, url, key, encode_event(example("playback.started")))
             slow.settimeout(30)
-            answer = slow.recv(4096)
+            answer = _read_response(slow)
     assert during.status_code == 200
     assert answer.startswith(b"HTTP/1.1 408")
     assert b"body_timeout" in answer
