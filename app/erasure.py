@@ -22,9 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from psycopg import sql
-
-from learnstream.db import connect
+from learnstream.db import connect, set_role
 from learnstream.log.erasure import (
     ErasurePlan,
     erase_from_log,
@@ -49,11 +47,9 @@ class ErasureOutcome:
 
 
 def as_eraser(conn: Any, settings: Settings) -> None:
-    role = settings.privacy.eraser_role
-    if role:
-        # Least privilege: the eraser may read the log and call the two functions, nothing
-        # else (migration 0011).
-        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+    # Least privilege: the eraser may read the log and call the two functions, nothing
+    # else (migration 0011).
+    set_role(conn, settings.privacy.eraser_role, "LEARNSTREAM_PRIVACY__ERASER_ROLE")
 
 
 def erase_learners(
@@ -65,8 +61,7 @@ def erase_learners(
 ) -> ErasureOutcome:
     """Erase ``learner_ids`` (see the module docstring for the order), or with ``dry_run``
     only report what would go."""
-    from app.projections import running_projections
-    from projections.rebuild import rebuild
+    from app.projections import rebuild_running
     from warehouse.export import export_readmodels
 
     layout = WarehouseLayout(settings.warehouse.dir)
@@ -89,11 +84,7 @@ def erase_learners(
         say("deleting from the log through log.erase_learner")
         with conn.transaction():
             outcome.receipts = [erase_from_log(conn, plan) for plan in plans]
-    with connect(settings) as conn:
-        for projection in running_projections(settings.session_gap):
-            say(f"rebuilding {projection.name}")
-            rebuild(conn, projection)
-            outcome.rebuilt.append(projection.name)
+    outcome.rebuilt = rebuild_running(settings, say)
     for late in erase_from_warehouse(layout, learners, sessions):
         files.setdefault(late.path, late)
     if (layout.readmodels.exists() and any(layout.readmodels.glob("*.parquet"))):

@@ -51,8 +51,7 @@ def apply_retention(
     say: Callable[[str], None] = lambda _: None,
 ) -> RetentionOutcome:
     """Apply every configured policy (or with ``dry_run`` count what would go)."""
-    from app.projections import running_projections
-    from projections.rebuild import rebuild
+    from app.projections import rebuild_running
 
     policies = settings.privacy.retention
     for policy in policies:
@@ -87,9 +86,5 @@ def apply_retention(
             outcome.items.append(RetentionItem(policy, cutoff, removed, receipt))
         conn.commit()
     if not dry_run and any(item.rows for item in outcome.items):
-        with connect(settings) as conn:
-            for projection in running_projections(settings.session_gap):
-                say(f"rebuilding {projection.name}")
-                rebuild(conn, projection)
-                outcome.rebuilt.append(projection.name)
+        outcome.rebuilt = rebuild_running(settings, say)
     return outcome

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
-import json
 import os
 import platform
 import socket
@@ -43,14 +42,15 @@ import psycopg
 import uvloop
 from psycopg.conninfo import make_conninfo
 
+from bench.publish import publish
 from collector.keys import create_key
 from learnstream.contracts import encode_event
 from learnstream.db import connect, libpq_url, migrate
 from learnstream.settings import Settings
+from testing.collector import collector_env
 from testing.databases import to_url
 from tests.examples import example
 
-RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parent.parent
 DB = "ls_bench_collector"
 #: granian is not a dependency: ``pip install granian`` to include it (skipped otherwise).
@@ -231,19 +231,6 @@ def _database(base: Settings) -> Settings:
     return settings
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        LEARNSTREAM_DATABASE_URL=settings.resolved_database_url,
-        LEARNSTREAM_KAFKA_BOOTSTRAP=settings.resolved_kafka_bootstrap,
-        LEARNSTREAM_TOPIC_NAMESPACE=settings.topic_namespace,
-        # The benchmark measures throughput, not the per-key limit.
-        LEARNSTREAM_COLLECTOR__RATE_LIMIT_PER_SECOND="0",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
 def _start(command: list[str], env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
@@ -325,7 +312,8 @@ def main() -> None:
     from ingest.topics import ensure_topics
 
     ensure_topics(settings)
-    env = _env(settings)
+    # The benchmark measures throughput, not the per-key limit.
+    env = collector_env(settings, rate_limit_per_second=0)
     result: dict[str, Any] = {
         "command": "python -m bench.collector " + " ".join(sys.argv[1:]),
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -402,10 +390,7 @@ def main() -> None:
             figures["ratio_to_raw_producer"] = round(figures["events_per_s"] / raw, 3)
             gen = result["generator_alone"][b]["requests_per_s"]
             figures["share_of_generator_ceiling"] = round(figures["requests_per_s"] / gen, 3)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "collector.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "collector.md").write_text(_markdown(result))
-    print(_markdown(result))
+    print(publish("collector", result, _markdown(result)))
 
 
 def _markdown(r: dict[str, Any]) -> str:

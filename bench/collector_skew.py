@@ -24,19 +24,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 from collections import defaultdict
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bench.publish import publish
 from learnstream.log.sessions import SESSION_GAP
 from simulator import SimulationConfig, default_start, simulate
+from simulator.delivery import offline_delay
 
-RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = 20
 FLUSH_SECONDS = 10.0
 OFFLINE_SHARE = 0.03
@@ -56,16 +55,6 @@ def _clock_offset(rng: random.Random) -> float:
 def _latency(rng: random.Random) -> float:
     """Network latency of one request (mobile): median ~0.2 s, a long tail."""
     return min(30.0, rng.lognormvariate(np.log(0.2), 1.0))
-
-
-def _offline(rng: random.Random) -> float:
-    # The simulator's offline-buffering distribution (simulator/delivery.py).
-    x = rng.random()
-    if x < 0.6:
-        return rng.uniform(5.0, 120.0)
-    if x < 0.95:
-        return rng.uniform(120.0, 3600.0)
-    return rng.uniform(3600.0, 6 * 3600.0)
 
 
 def _sessions(times_by_session: dict[str, list[float]]) -> int:
@@ -109,7 +98,7 @@ def main() -> None:
                 continue
             send = t + rng.uniform(0.0, FLUSH_SECONDS)
             if rng.random() < OFFLINE_SHARE:
-                send += _offline(rng)
+                send += offline_delay(rng)
             sent_at = send + offset                       # the device clock
             received = send + _latency(rng)               # the server clock (true)
             retry_received = received + 5.0 + _latency(rng)  # the same batch again
@@ -162,10 +151,7 @@ def main() -> None:
         "correct": {**figures(corrected),
                     "retry_changes_time": round(retry_differs / copies, 4)},
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "collector_skew.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "collector_skew.md").write_text(_markdown(result))
-    print(_markdown(result))
+    print(publish("collector_skew", result, _markdown(result)))
 
 
 def _markdown(r: dict[str, Any]) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import platform
 import re
@@ -41,18 +40,18 @@ from typing import Annotated, Any, Union
 
 import orjson
 import psycopg
-from kafka.admin import KafkaAdminClient
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import Field, TypeAdapter
 from rich.console import Console
 from rich.progress import Progress
 
+from bench.publish import publish
 from devstack import ensure_stack
 from ingest.appender import WriteMethod, append_batch
 from ingest.emitter import Emitter
 from ingest.rows import SourceOffset
-from ingest.topics import ensure_topics, topic_names
+from ingest.topics import ensure_topics
 from learnstream.contracts import (
     EVENT_TYPES,
     Envelope,
@@ -65,12 +64,11 @@ from learnstream.contracts.codec import DEFAULT_MAX_FUTURE_SKEW
 from learnstream.db import libpq_url, migrate
 from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
-from testing.ingest import start_ingest_process
+from testing.ingest import drop_topics, start_ingest_process
 from tests.examples import example
 
 REPO = Path(__file__).resolve().parent.parent
 
-RESULTS = REPO / "bench" / "results"
 #: The log's indexes before migration 0010 dropped those no reader needs.
 INDEXES_BEFORE = "0008_item_metrics"
 console = Console(stderr=True)
@@ -395,11 +393,7 @@ def main() -> None:
     finally:
         for name in [*ingest_dbs.values(), copy_db, binary_db]:
             drop_database(base, name)
-        admin = KafkaAdminClient(bootstrap_servers=settings.resolved_kafka_bootstrap)
-        try:
-            admin.delete_topics(topic_names(settings))
-        finally:
-            admin.close()
+        drop_topics(settings)
     for which, figures in ingested.items():
         if figures["inserted"] != n:
             raise SystemExit(f"ingest ({which}) inserted {figures['inserted']} of {n}")
@@ -426,10 +420,7 @@ def main() -> None:
         "lever_events": len(levers),
         "peer_jdbc_sink": peer_figures,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
-    (RESULTS / "ingest.md").write_text(render(result, args.peer is not None))
-    Console().print(render(result, args.peer is not None))
+    Console().print(publish("ingest", result, render(result, args.peer is not None)))
 
 
 def render(result: dict[str, Any], with_peer: bool) -> str:

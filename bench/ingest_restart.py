@@ -25,16 +25,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from kafka.admin import KafkaAdminClient
 from rich.console import Console
 
-from bench.ingest import RESULTS, drop_database, fresh_database, generate, produce
+from bench.ingest import drop_database, fresh_database, generate, produce
+from bench.publish import RESULTS
 from devstack import ensure_stack
-from ingest.topics import topic_names
 from learnstream.db import connect
 from learnstream.log import LOG_TABLES
 from learnstream.settings import Settings
-from testing.ingest import start_ingest_process
+from testing.ingest import drop_topics, start_ingest_process
 
 console = Console(stderr=True)
 
@@ -97,11 +96,7 @@ def one_round(base: Settings, static: bool, events: int) -> dict[str, float]:
                 "partitions_back_s": committed - up}
     finally:
         drop_database(base, name)
-        admin = KafkaAdminClient(bootstrap_servers=settings.resolved_kafka_bootstrap)
-        try:
-            admin.delete_topics(topic_names(settings))
-        finally:
-            admin.close()
+        drop_topics(settings)
 
 
 def main() -> None:

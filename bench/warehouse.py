@@ -14,7 +14,6 @@ Writes bench/results/warehouse.json and warehouse.md.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import shutil
 import tempfile
@@ -30,9 +29,9 @@ from psycopg.conninfo import make_conninfo
 from rich.console import Console
 from rich.progress import Progress
 
-from devstack import ensure_stack
-
 # This script is called warehouse.py: put the repository first so `warehouse` is the package.
+from bench.publish import publish
+from devstack import ensure_stack
 from learnstream.db import connect, libpq_url, migrate
 from learnstream.settings import Settings
 from warehouse import catalog
@@ -48,7 +47,6 @@ from warehouse.layout import WarehouseLayout
 
 REPO = Path(__file__).resolve().parent.parent
 
-RESULTS = Path(__file__).parent / "results"
 
 #: Synthetic plays: 8 events each (start, 6 heartbeats or a replay, then completion or skip),
 #: 3 plays per session, 20 % anonymous sessions. Likes ~3 % of the log; one content.generated
@@ -276,10 +274,7 @@ def main() -> None:
                 continue
         transports.append(name)
     report = run(args.events, transports, args.export_sample)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "warehouse.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "warehouse.md").write_text(_markdown(report))
-    Console().print(_markdown(report))
+    Console().print(publish("warehouse", report, _markdown(report)))
 
 
 if __name__ == "__main__":

@@ -13,15 +13,14 @@ import threading
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
 from ingest.appender import AppendResult, DeadLetter, append_batch
 from ingest.backoff import Backoff
 from ingest.batch import DecodedBatch
 from ingest.errors import IngestInterrupted
 from ingest.suppression import Suppressions
-from learnstream.db import connect
-from learnstream.errors import ConfigurationError, DatabaseUnavailable, RejectionReason
+from learnstream.db import connect, set_role
+from learnstream.errors import DatabaseUnavailable, RejectionReason
 from learnstream.settings import Settings
 
 log = logging.getLogger("learnstream.ingest")
@@ -74,18 +73,8 @@ class LogWriter:
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             conn = connect(self._settings)
-            role = self._settings.ingest.db_role
-            if role:
-                try:
-                    # Least privilege: INSERT on the log, nothing else (migration 0002).
-                    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
-                    conn.commit()
-                except psycopg.ProgrammingError as exc:
-                    conn.close()
-                    raise ConfigurationError(
-                        f"cannot SET ROLE {role}: {exc}. Grant the role to the login user "
-                        "or set LEARNSTREAM_INGEST__DB_ROLE='' to run without it."
-                    ) from exc
+            # Least privilege: INSERT on the log, nothing else (migration 0002).
+            set_role(conn, self._settings.ingest.db_role, "LEARNSTREAM_INGEST__DB_ROLE")
             self._conn = conn
         return self._conn
 

@@ -16,12 +16,7 @@ from typing import Any, TypeVar
 import psycopg
 
 from learnstream.contracts import Envelope
-from learnstream.log.erasure import (
-    COUNT_SUPPRESSIONS,
-    LOCK_SUPPRESSIONS_SHARED,
-    READ_SUPPRESSIONS,
-    subject_hash,
-)
+from learnstream.log.erasure import LOCK_AND_COUNT_SUPPRESSIONS, READ_SUPPRESSIONS, subject_hash
 
 T = TypeVar("T")
 
@@ -35,9 +30,8 @@ class Suppressions:
 
     def current(self, cur: psycopg.Cursor[Any]) -> frozenset[str]:
         """Lock (shared, until the transaction ends) and return the list."""
-        cur.execute(LOCK_SUPPRESSIONS_SHARED)
-        row = cur.execute(COUNT_SUPPRESSIONS).fetchone()
-        size = int(row[0]) if row else 0
+        row = cur.execute(LOCK_AND_COUNT_SUPPRESSIONS).fetchone()
+        size = int(row[1]) if row else 0
         if size != self._size:
             self._hashes = frozenset(str(r[0]) for r in cur.execute(READ_SUPPRESSIONS))
             self._size = size

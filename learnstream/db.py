@@ -11,9 +11,10 @@ import psycopg
 import sqlalchemy.exc
 from alembic import command
 from alembic.config import Config
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from learnstream.errors import DatabaseUnavailable
+from learnstream.errors import ConfigurationError, DatabaseUnavailable
 from learnstream.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -48,6 +49,23 @@ def connect(
         return psycopg.connect(url, autocommit=autocommit)
     except psycopg.OperationalError as exc:
         raise DatabaseUnavailable(str(exc).strip()) from exc
+
+
+def set_role(conn: psycopg.Connection[Any], role: str, setting: str) -> None:
+    """Least privilege: switch ``conn`` to the group role ``role`` (nothing when empty) and
+    commit. :class:`ConfigurationError` naming ``setting`` when the login user may not."""
+    if not role:
+        return
+    try:
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
+        conn.commit()
+    # Not a member: InsufficientPrivilege; no such role: InvalidParameterValue (a DataError).
+    except (psycopg.ProgrammingError, psycopg.DataError) as exc:
+        conn.close()
+        raise ConfigurationError(
+            f"cannot SET ROLE {role}: {str(exc).strip()}. Grant the role to the login user "
+            f"or set {setting}='' to run without it."
+        ) from exc
 
 
 def alembic_config(settings: Settings) -> Config:

@@ -17,16 +17,7 @@ elif ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 18 ?
   exit 1
 fi
 [ -x "${LS_CHROMIUM:-/usr/bin/chromium}" ] || need_apt+=(chromium)
-if ((${#need_apt[@]})); then
-  if [ "$(id -u)" = 0 ]; then
-    echo "js-setup: installing ${need_apt[*]} with apt-get"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-  else
-    echo "js-setup: please install: ${need_apt[*]} (e.g. sudo apt-get install ${need_apt[*]})" >&2
-    exit 1
-  fi
-fi
+scripts/apt-install.sh js-setup "${need_apt[@]}"
 
 cd clients/js
 # playwright-core never downloads a browser; the tests use Debian's chromium.

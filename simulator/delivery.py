@@ -65,7 +65,7 @@ class Delivery:
                 delivered += rng.uniform(1.0, 3.0) * 86_400.0
             elif x < self._late_rate + self._out_of_order_rate:
                 stats.reordered += 1
-                delivered += _offline_delay(rng)
+                delivered += offline_delay(rng)
         self._push(delivered, event)
         if rng.random() < self._duplicate_rate:
             stats.duplicates += 1
@@ -88,7 +88,7 @@ class Delivery:
         heapq.heappush(self._heap, (delivered, self._seq, event))
 
 
-def _offline_delay(rng: random.Random) -> float:
+def offline_delay(rng: random.Random) -> float:
     """Seconds an offline-buffered event waits: mostly seconds, sometimes minutes or hours."""
     x = rng.random()
     if x < 0.6:

@@ -5,6 +5,7 @@ from testing.databases import scratch_database, to_url, with_dbname
 from testing.ingest import (
     dead_letter_rows,
     dead_letter_topic_messages,
+    drop_topics,
     ingest_env,
     ingest_until_idle,
     log_rows,
@@ -17,6 +18,7 @@ __all__ = [
     "SampleLoad",
     "dead_letter_rows",
     "dead_letter_topic_messages",
+    "drop_topics",
     "export_all",
     "ingest_env",
     "ingest_until_idle",

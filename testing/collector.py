@@ -35,12 +35,12 @@ def collector_env(settings: Settings, **collector: object) -> dict[str, str]:
 
 @contextlib.contextmanager
 def running_collector(
-    settings: Settings, *, startup_timeout: float = 60.0, **collector: object
+    settings: Settings, *, port: int = 0, startup_timeout: float = 60.0, **collector: object
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``learnstream collect --port 0`` as a child process; yields it and its base URL
-    (read from its "listening on" line). Killed on exit."""
+    """``learnstream collect --port PORT`` (0: any free one) as a child process; yields it
+    and its base URL (read from its "listening on" line). Killed on exit."""
     command = [sys.executable, "-c", "from app.cli import main; main()", "collect",
-               "--host", "127.0.0.1", "--port", "0"]
+               "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(command, env=collector_env(settings, **collector),
                                cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -11,12 +11,13 @@ from typing import Any
 import anyio
 import orjson
 from kafka import KafkaConsumer
+from kafka.admin import KafkaAdminClient
 
 from ingest.backoff import Backoff
 from ingest.consumer import IngestConsumer
 from ingest.runner import run_ingest
 from ingest.summary import IngestSummary
-from ingest.topics import ensure_topics
+from ingest.topics import ensure_topics, topic_names
 from learnstream.contracts import Topic
 from learnstream.db import connect
 from learnstream.log import LOG_TABLES
@@ -112,3 +113,12 @@ def dead_letter_topic_messages(settings: Settings, timeout_ms: int = 3000) -> li
         return [orjson.loads(record.value) for record in consumer]
     finally:
         consumer.close()
+
+
+def drop_topics(settings: Settings) -> None:
+    """Delete the event topics of ``settings``' namespace (a benchmark's own, when done)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.resolved_kafka_bootstrap)
+    try:
+        admin.delete_topics(topic_names(settings))
+    finally:
+        admin.close()

@@ -8,19 +8,14 @@ import functools
 import http.server
 import json
 import os
-import select
 import shutil
 import socket
 import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from learnstream.settings import Settings
-from testing.collector import collector_env
 from testing.ingest import REPO_ROOT
 
 JS_DIR = REPO_ROOT / "clients" / "js"
@@ -67,36 +62,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-@contextlib.contextmanager
-def collector_on(
-    settings: Settings, port: int, *, startup_timeout: float = 60.0, **collector: object
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """``learnstream collect`` on ``port`` as a child process, until it says it listens.
-    Killed on exit."""
-    command = [sys.executable, "-c", "from app.cli import main; main()", "collect",
-               "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=collector_env(settings, **collector),
-                               cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + startup_timeout
-        while True:
-            if time.monotonic() > deadline or process.poll() is not None:
-                stderr = b"" if process.stderr is None else process.stderr.read()
-                raise RuntimeError(f"the collector did not start: {stderr.decode()[-2000:]}")
-            ready, _, _ = select.select([process.stdout], [], [], 0.5)
-            if ready and process.stdout.readline().decode().startswith("listening on "):
-                break
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -93,16 +93,17 @@ def erase_from_warehouse(
         return changed
     for path in _parquet_files(layout):
         relative = str(path.relative_to(layout.root))
-        columns = set(pq.read_schema(path).names)
-        if not columns & {*LEARNER_COLUMNS, *SESSION_COLUMNS}:
+        ids = [c for c in pq.read_schema(path).names if c in (*LEARNER_COLUMNS, *SESSION_COLUMNS)]
+        if not ids:
             continue
-        table = pq.read_table(path)
-        erased = _erased(table, learners, sessions, events=path.is_relative_to(layout.events))
+        # The id columns decide; the whole file is read only when it has to be rewritten.
+        erased = _erased(pq.read_table(path, columns=ids), learners, sessions,
+                         events=path.is_relative_to(layout.events))
         removed = pc.sum(erased).as_py() or 0
         if removed:
-            changed.append(FileErasure(relative, table.num_rows, removed))
+            changed.append(FileErasure(relative, len(erased), removed))
             if not dry_run:
-                write_parquet_durably(path, table.filter(pc.invert(erased)))
+                write_parquet_durably(path, pq.read_table(path).filter(pc.invert(erased)))
     for path in _other_files(layout):
         data = path.read_bytes()
         if any(n in data for n in needles):

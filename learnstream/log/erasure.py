@@ -169,9 +169,11 @@ def record_files(conn: psycopg.Connection[Any], erasure_id: int, files: Sequence
 #: exclusive (migration 0011 spells the same number), each ingest batch shared.
 SUPPRESSION_LOCK = 7_301_013
 
-#: Taken by each ingest batch before it reads the list: see :data:`SUPPRESSION_LOCK`.
-LOCK_SUPPRESSIONS_SHARED = f"SELECT pg_advisory_xact_lock_shared({SUPPRESSION_LOCK})"
-
-#: The list only grows (append-only), so its size says whether a cached copy is current.
-COUNT_SUPPRESSIONS = "SELECT count(*) FROM log.erasure_suppressions"
+#: Taken by each ingest batch (see :data:`SUPPRESSION_LOCK`), in the same round trip as the
+#: list's size: the list only grows (append-only), so its size says whether a cached copy
+#: is current.
+LOCK_AND_COUNT_SUPPRESSIONS = (
+    f"SELECT pg_advisory_xact_lock_shared({SUPPRESSION_LOCK}), "
+    "(SELECT count(*) FROM log.erasure_suppressions)"
+)
 READ_SUPPRESSIONS = "SELECT subject_hash FROM log.erasure_suppressions"

@@ -19,13 +19,12 @@ import pytest
 
 from ingest.topics import ensure_topics
 from learnstream.settings import Settings
-from testing.collector import make_key, wait_ready
+from testing.collector import make_key, running_collector, wait_ready
 from testing.ingest import dead_letter_rows, ingest_until_idle, logged_event_ids
 from testing.js import (
     accepted_total,
     built_client,
     chromium,
-    collector_on,
     free_port,
     last_json_line,
     node,
@@ -52,9 +51,11 @@ def test_node_client_through_network_errors_503s_and_a_lost_answer_lands_each_ev
         assert client.stdout.readline().strip() == "queued"
         _read_until(client.stdout, "retry network")  # nothing listens on the port yet
         # a collector without Kafka: 503 with Retry-After, and the client waits it out
-        with collector_on(no_kafka, port, retry_after_seconds=1, produce_timeout_seconds=1):
+        with running_collector(no_kafka, port=port, retry_after_seconds=1,
+                               produce_timeout_seconds=1):
             _read_until(client.stdout, "retry 503")
-        with collector_on(kafka_settings, port) as (_, url), httpx.Client(timeout=30) as http:
+        with running_collector(kafka_settings, port=port) as (_, url), \
+                httpx.Client(timeout=30) as http:
             wait_ready(url, http)
             out, err = client.communicate(timeout=240)
             metrics = http.get(f"{url}/metrics").text
@@ -97,7 +98,8 @@ def test_browser_offline_reload_online_ends_with_every_event_once(
     with static_server(js) as site, httpx.Client(timeout=30) as http, \
             contextlib.ExitStack() as collectors:
         cors = json.dumps([site])
-        _, url = collectors.enter_context(collector_on(kafka_settings, port, cors_origins=cors))
+        _, url = collectors.enter_context(
+            running_collector(kafka_settings, port=port, cors_origins=cors))
         wait_ready(url, http)
         query = urlencode({"endpoint": url, "key": key, "flushAt": 50,
                            "flushIntervalMs": 600_000, "retryMaxMs": 1000})
@@ -119,7 +121,7 @@ def test_browser_offline_reload_online_ends_with_every_event_once(
                     page.stdin.flush()
                 elif line.strip() == "start-collector":
                     _, url = collectors.enter_context(
-                        collector_on(kafka_settings, port, cors_origins=cors))
+                        running_collector(kafka_settings, port=port, cors_origins=cors))
                     wait_ready(url, http)
                     page.stdin.write("started\n")
                     page.stdin.flush()

@@ -154,6 +154,8 @@ def test_erasure_leaves_no_trace_and_nothing_else_changes(populated: Settings) -
     dump = _pg_dump(settings).decode()
     assert [n for n in needles if n in dump] == []
     assert _warehouse_traces(settings, needles) == []
+    # The rewritten warehouse still reads: the jobs run on it.
+    assert run_job(settings, "engagement").tables
     assert _rows_of_others(settings, learner) == others_before
     # The read models equal a fresh rebuild from the remaining log.
     erased = _read_models(settings)
@@ -401,3 +403,13 @@ def test_the_projector_keeps_running_through_an_erasure(populated: Settings) -> 
     assert row is not None and row[0] == 1
     dump = _pg_dump(settings).decode()
     assert learner not in dump
+
+
+def test_an_eraser_role_the_login_user_cannot_take_is_a_settings_error(
+    db_settings: Settings,
+) -> None:
+    from learnstream.errors import ConfigurationError
+
+    settings = db_settings.with_part(privacy={"eraser_role": "no_such_role_9c1"})
+    with pytest.raises(ConfigurationError, match="LEARNSTREAM_PRIVACY__ERASER_ROLE=''"):
+        erase_learners(settings, ["anyone"], dry_run=True)

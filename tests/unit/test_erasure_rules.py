@@ -45,7 +45,7 @@ def test_the_migration_takes_the_lock_ingest_takes() -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.SUPPRESSION_LOCK == erasure.SUPPRESSION_LOCK
-    assert str(erasure.SUPPRESSION_LOCK) in erasure.LOCK_SUPPRESSIONS_SHARED
+    assert str(erasure.SUPPRESSION_LOCK) in erasure.LOCK_AND_COUNT_SUPPRESSIONS
 
 
 def test_suppression_drops_the_learner_and_the_anonymous_rows_of_their_sessions() -> None:

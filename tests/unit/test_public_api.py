@@ -248,6 +248,7 @@ PINNED: dict[str, list[str]] = {
         "SampleLoad",
         "dead_letter_rows",
         "dead_letter_topic_messages",
+        "drop_topics",
         "export_all",
         "ingest_env",
         "ingest_until_idle",
