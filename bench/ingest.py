@@ -10,8 +10,11 @@ all measured in one run.
    `unnest` insert against COPY BINARY into a staging table, with the log's indexes before
    and after migration 0010, and batch sizes).
 3. `learnstream ingest --until-idle 3` (a child process) consumes them into a fresh
-   database, once per write method (each its own consumer group); its JSON batch logs give
-   the steady-state rate, and its peak RSS is sampled from /proc.
+   database, once per variant (write method, batch size, `--workers 2`; each its own
+   consumer group); its JSON batch logs give the steady-state rate, and its peak RSS is
+   sampled from /proc. The Kafka clients alone (aiokafka, which FastStream's Kafka broker
+   uses, and confluent-kafka, which its confluent broker uses) consume the same messages
+   with no other work, to show the client's share of ingest's time per event.
 4. Baselines, same run: the ingested rows are exported and loaded with `COPY ... FROM STDIN`
    (text, and BINARY) into the same tables of fresh databases.
 5. With --peer: the Kafka Connect + Debezium JDBC sink harness (its README) runs the same
@@ -53,6 +56,7 @@ from ingest.emitter import Emitter
 from ingest.rows import SourceOffset
 from ingest.topics import ensure_topics
 from learnstream.contracts import (
+    EVENT_TOPICS,
     EVENT_TYPES,
     Envelope,
     Topic,
@@ -181,6 +185,8 @@ def ingest(settings: Settings, n: int) -> dict[str, Any]:
     if process.returncode != 0:
         raise SystemExit(f"ingest exited {process.returncode}")
     peak_rss_kb = peak[0]
+    # Several workers write their lines to one stderr: order by time, not by arrival.
+    batches.sort(key=lambda b: str(b["ts"]))
     first = datetime.fromisoformat(batches[0]["ts"])
     last = datetime.fromisoformat(batches[-1]["ts"])
     steady = max((last - first).total_seconds(), 1e-6)
@@ -325,6 +331,63 @@ def write_levers(
     return out
 
 
+def kafka_client_levers(settings: Settings, n: int) -> list[dict[str, Any]]:
+    """events/s of each Kafka client consuming the n messages of the five event topics
+    with no other work (values only, a fresh group each), best of 2 passes."""
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+    from confluent_kafka import Consumer
+
+    topics = [settings.topic(t) for t in EVENT_TOPICS]
+
+    async def aiokafka_pass() -> float:
+        consumer = AIOKafkaConsumer(
+            *topics, bootstrap_servers=settings.resolved_kafka_bootstrap,
+            group_id=f"bench-aio-{uuid.uuid4().hex[:8]}", auto_offset_reset="earliest",
+            enable_auto_commit=False, fetch_max_bytes=4 * 1024 * 1024)
+        await consumer.start()
+        try:
+            got, start = 0, 0.0
+            while got < n:
+                records = await consumer.getmany(timeout_ms=1000, max_records=5000)
+                values = [r.value for batch in records.values() for r in batch]
+                if values and not start:
+                    start = time.perf_counter()
+                got += len(values)
+            return time.perf_counter() - start
+        finally:
+            await consumer.stop()
+
+    def confluent_pass() -> float:
+        consumer = Consumer({
+            "bootstrap.servers": settings.resolved_kafka_bootstrap,
+            "group.id": f"bench-ck-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest",
+            "enable.auto.commit": False})
+        consumer.subscribe(topics)
+        try:
+            got, start = 0, 0.0
+            while got < n:
+                values = [m.value() for m in consumer.consume(5000, 1.0) if m.error() is None]
+                if values and not start:
+                    start = time.perf_counter()
+                got += len(values)
+            return time.perf_counter() - start
+        finally:
+            consumer.close()
+
+    passes: dict[str, Callable[[], float]] = {
+        "aiokafka (FastStream's Kafka broker, kept)": lambda: asyncio.run(aiokafka_pass()),
+        "confluent-kafka (FastStream's confluent broker)": confluent_pass,
+    }
+    out = []
+    for name, run in passes.items():
+        best = min(run() for _ in range(2))
+        out.append({"client": name, "events_per_s": n / best, "us_per_event": best / n * 1e6})
+        console.print(f"kafka client {name}: {n / best:,.0f} events/s")
+    return out
+
+
 _PEER_LINE = re.compile(rb"jdbc_sink=(\d+) ev/s copy_binary=(\d+) rows/s ratio=([\d.]+)")
 _PEER_STEADY = re.compile(rb"steady_ev_per_s=(\d+)")
 
@@ -366,6 +429,7 @@ def main() -> None:
         "copy": {"write_method": "copy"},
         "unnest": {"write_method": "unnest"},
         "copy_batch5000": {"write_method": "copy", "batch_max_records": 5000},
+        "workers2": {"write_method": "copy", "workers": 2},
     }
     ingest_dbs = {label: f"ls_bench_ingest_{label}_{tag}" for label in variants}
     copy_db, binary_db = f"ls_bench_copy_{tag}", f"ls_bench_binary_{tag}"
@@ -379,7 +443,9 @@ def main() -> None:
         console.print(f"write levers on {len(levers):,} events")
         writing = write_levers(base, levers, tag)
         produce_s = produce(settings, messages)
-        console.print(f"produced in {produce_s:.1f}s; ingesting")
+        console.print(f"produced in {produce_s:.1f}s; the Kafka clients alone")
+        clients = kafka_client_levers(settings, n)
+        console.print("ingesting")
         for label, overrides in variants.items():
             run = fresh_database(settings, ingest_dbs[label]).with_part(ingest={
                 **overrides, "consumer_group": f"bench-{tag}-{label}"})
@@ -411,6 +477,8 @@ def main() -> None:
         "ingest": kept,
         "ingest_unnest": ingested["unnest"],
         "ingest_batch5000": ingested["copy_batch5000"],
+        "ingest_workers2": ingested["workers2"],
+        "kafka_client_levers": clients,
         "copy_baseline": baseline,
         "copy_binary_baseline": binary,
         "ratio_ingest_to_copy": kept["events_per_s"] / baseline["rows_per_s"],
@@ -446,6 +514,9 @@ def render(result: dict[str, Any], with_peer: bool) -> str:
         f"| ingest with `LEARNSTREAM_INGEST__BATCH_MAX_RECORDS=5000`, steady | "
         f"{result['ingest_batch5000']['events_per_s']:,.0f} events/s | "
         f"{result['ingest_batch5000']['batches']} batches |\n"
+        f"| ingest with `--workers 2`, steady | "
+        f"{result['ingest_workers2']['events_per_s']:,.0f} events/s | two processes, peak "
+        f"RSS of the parent {result['ingest_workers2']['peak_rss_mb']:.0f} MB |\n"
         f"| baseline: plain COPY (text) of the same rows | {baseline['rows_per_s']:,.0f} "
         f"rows/s | {baseline['seconds']:.1f} s |\n"
         f"| baseline: COPY BINARY of the same rows | {binary['rows_per_s']:,.0f} rows/s | "
@@ -472,6 +543,16 @@ def render(result: dict[str, Any], with_peer: bool) -> str:
             f"{result['ratio_ingest_to_copy_binary']:.2f}x, the sink "
             f"{1 / peer_figures['ratio_copy_binary_to_sink']:.2f}x.\n"
         )
+    per_event_us = 1e6 / kept["events_per_s"]
+    md += (
+        "\n## The Kafka client alone, same messages, same run\n\n"
+        f"Ingest spends {per_event_us:.1f} us per event (steady). A client's share is its "
+        "own us/event:\n\n| client | events/s | us/event | share of ingest's time |\n"
+        "| --- | ---: | ---: | ---: |\n"
+        + "".join(f"| {c['client']} | {c['events_per_s']:,.0f} | {c['us_per_event']:.2f} | "
+                  f"{c['us_per_event'] / per_event_us:.0%} |\n"
+                  for c in result["kafka_client_levers"])
+    )
     md += (
         f"\n## Levers, in process on the first {result['lever_events']:,} events\n\n"
         "| decoder | events/s | us/event |\n| --- | ---: | ---: |\n"

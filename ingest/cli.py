@@ -28,9 +28,15 @@ def register(app: typer.Typer, *, start_services: StartServices) -> None:
             "committed.",
         ),
         partitions: int = typer.Option(3, help="Partitions for topics that do not exist yet."),
+        workers: int | None = typer.Option(
+            None, "--workers", min=1, metavar="N",
+            help="Consumer processes to run (default: LEARNSTREAM_INGEST__WORKERS, 1); "
+            "more than a topic's partitions stand by.",
+        ),
     ) -> None:
         """Consume the event topics into the append-only log (exactly once in effect)."""
-        ingest(until_idle=until_idle, partitions=partitions, start_services=start_services)
+        ingest(until_idle=until_idle, partitions=partitions, workers=workers,
+               start_services=start_services)
 
     dead = typer.Typer(no_args_is_help=True, help="Inspect and replay refused messages.")
     app.add_typer(dead, name="dead-letters")
@@ -155,8 +161,12 @@ def register(app: typer.Typer, *, start_services: StartServices) -> None:
         )
 
 
-def ingest(*, until_idle: float | None, partitions: int, start_services: StartServices) -> None:
-    """Run the consumer until stopped (or idle); print a summary."""
+def ingest(
+    *, until_idle: float | None, partitions: int, start_services: StartServices,
+    workers: int | None = None,
+) -> None:
+    """Run the consumer (or ``workers`` consumer processes) until stopped or idle; print a
+    summary."""
     import anyio
     from rich.console import Console
 
@@ -173,5 +183,11 @@ def ingest(*, until_idle: float | None, partitions: int, start_services: StartSe
     wait_for_services(settings, partitions=partitions)
     # A ConsumerFailed (or any error) ends the command through the root command's one
     # error line (exit 1); the consumer has logged the details.
-    summary = anyio.run(lambda: run_ingest(settings, until_idle=until_idle))
+    count = workers or settings.ingest.workers
+    if count > 1:
+        from ingest.workers import run_workers
+
+        summary = run_workers(settings, count, until_idle=until_idle)
+    else:
+        summary = anyio.run(lambda: run_ingest(settings, until_idle=until_idle))
     Console().print(summary_table(summary))

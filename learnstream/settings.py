@@ -57,6 +57,12 @@ class IngestSettings(_Part):
         default=24 * 3600,
         description="`occurred_at` further than this in the future is dead-lettered.",
     )
+    workers: int = Field(
+        default=1, ge=1,
+        description="Consumer processes one `learnstream ingest` runs (`--workers` "
+        "overrides), each a member of the consumer groups; beyond a topic's partition "
+        "count, workers stand by.",
+    )
     batch_max_records: int = Field(default=2000, description="Most messages per batch.")
     batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
     write_method: Literal["copy", "unnest"] = Field(

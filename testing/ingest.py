@@ -52,6 +52,7 @@ def ingest_env(settings: Settings) -> dict[str, str]:
         LEARNSTREAM_INGEST__STATIC_MEMBERSHIP=str(settings.ingest.static_membership).lower(),
         LEARNSTREAM_INGEST__INSTANCE_ID=settings.ingest.instance_id,
         LEARNSTREAM_INGEST__SESSION_TIMEOUT_MS=str(settings.ingest.session_timeout_ms),
+        LEARNSTREAM_INGEST__WORKERS=str(settings.ingest.workers),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     )
     return env
