@@ -6,11 +6,13 @@ guarantee is made (read its docstring). Everything else here is wiring.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import socket
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Protocol, Union
 
 import anyio
@@ -155,6 +157,7 @@ class IngestConsumer:
         self._rules = DecodeRules.from_settings(settings)
         self._writer_factory = writer_factory or self._log_writer
         self._writers: dict[Topic, BatchWriter] = {}
+        self._write_threads: dict[Topic, ThreadPoolExecutor] = {}
         self.broker = KafkaBroker(
             settings.resolved_kafka_bootstrap,
             acks="all",
@@ -181,6 +184,9 @@ class IngestConsumer:
 
     def _subscribe(self, topic: Topic) -> None:
         self._writers[topic] = self._writer_factory(topic)
+        # One thread per topic: its writer's connection is used by one thread, in order.
+        self._write_threads[topic] = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"ingest-write-{topic.name.lower()}")
         subscriber = self.broker.subscriber(
             self.settings.topic(topic),
             batch=True,
@@ -252,9 +258,8 @@ class IngestConsumer:
                 )
                 for r in records
             ]
-            decoded = decode_batch(messages, self._rules)
-            result = await anyio.to_thread.run_sync(self._writers[topic].write, decoded)
-            await self._publish_dead_letters(decoded.dead_letters)
+            result, dead_letters = await self._decode_and_write(topic, messages)
+            await self._publish_dead_letters(dead_letters)
             await _commit(consumer, _next_offsets(records))
         except IngestInterrupted:
             log.warning("batch abandoned at shutdown; it will be redelivered", extra={
@@ -269,7 +274,7 @@ class IngestConsumer:
                           extra={"topic": topic.value})
             self.failed.set()
             return
-        self.summary.record(topic, len(records), result, decoded.dead_letters)
+        self.summary.record(topic, len(records), result, dead_letters)
         self.summary.touch()
         log.info(
             "batch committed",
@@ -278,10 +283,39 @@ class IngestConsumer:
                 "records": len(records),
                 "inserted": result.inserted,
                 "duplicates": result.duplicates,
-                "dead_lettered": len(decoded.dead_letters),
+                "dead_lettered": len(dead_letters),
                 "lag": _lag(consumer, records),
             },
         )
+
+    async def _decode_and_write(
+        self, topic: Topic, messages: list[ConsumedMessage]
+    ) -> tuple[AppendResult, list[DeadLetter]]:
+        """Decode and write the batch chunk by chunk, decoding each chunk while the database
+        works on the previous one.
+
+        Why chunks: decoding is Python work on this thread, and a write spends most of its
+        time waiting for PostgreSQL on the writer's thread; written whole, the two never
+        overlap. Each chunk is its own transaction, written in order on the topic's one
+        writer thread. The offsets are still committed once, after the last chunk (in
+        ``handle_batch``): a failure in between leaves the batch uncommitted, and its
+        redelivery appends the chunks already written as no-ops (idempotent append).
+        """
+        size = self.settings.ingest.pipeline_chunk_records or len(messages)
+        loop = asyncio.get_running_loop()
+        write = self._writers[topic].write
+        result = AppendResult()
+        dead_letters: list[DeadLetter] = []
+        pending: asyncio.Future[AppendResult] | None = None
+        for start in range(0, len(messages), size):
+            decoded = decode_batch(messages[start:start + size], self._rules)
+            dead_letters.extend(decoded.dead_letters)
+            if pending is not None:
+                result += await pending
+            pending = loop.run_in_executor(self._write_threads[topic], write, decoded)
+        if pending is not None:
+            result += await pending
+        return result, dead_letters
 
     async def _publish_dead_letters(self, dead_letters: list[DeadLetter]) -> None:
         for dead in dead_letters:
@@ -313,6 +347,8 @@ class IngestConsumer:
                 await anyio.sleep(delay)
 
     def close(self) -> None:
+        for executor in self._write_threads.values():
+            executor.shutdown(wait=True)
         for writer in self._writers.values():
             writer.close()
 

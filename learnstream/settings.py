@@ -65,6 +65,12 @@ class IngestSettings(_Part):
     )
     batch_max_records: int = Field(default=2000, description="Most messages per batch.")
     batch_timeout_ms: int = Field(default=200, description="Longest wait to fill a batch.")
+    pipeline_chunk_records: int = Field(
+        default=1000, ge=0,
+        description="A batch is decoded and written in chunks of this many messages, so "
+        "that decoding a chunk overlaps the database's work on the previous one (a "
+        "transaction per chunk; offsets committed after the last); 0: the batch at once.",
+    )
     write_method: Literal["copy", "unnest"] = Field(
         default="copy",
         description="How a batch is appended: `copy` (COPY BINARY into a temporary staging "

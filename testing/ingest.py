@@ -53,6 +53,7 @@ def ingest_env(settings: Settings) -> dict[str, str]:
         LEARNSTREAM_INGEST__INSTANCE_ID=settings.ingest.instance_id,
         LEARNSTREAM_INGEST__SESSION_TIMEOUT_MS=str(settings.ingest.session_timeout_ms),
         LEARNSTREAM_INGEST__WORKERS=str(settings.ingest.workers),
+        LEARNSTREAM_INGEST__PIPELINE_CHUNK_RECORDS=str(settings.ingest.pipeline_chunk_records),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
     )
     return env

@@ -121,3 +121,67 @@ def test_abandon_event_is_shared_with_writers() -> None:
     assert isinstance(consumer.abandon, threading.Event)
     writers = [getattr(consumer, "_writers")[topic] for topic in EVENT_TOPICS]  # noqa: B009
     assert all(getattr(w, "_stopping") is consumer.abandon for w in writers)  # noqa: B009
+
+
+def _messages(n: int, bad_every: int = 0) -> list[Any]:
+    from ingest.batch import ConsumedMessage
+    from ingest.rows import SourceOffset
+
+    examples = [e for e in all_examples() if e.topic == Topic.BEHAVIOR]
+    out = []
+    for i in range(n):
+        raw = b"not json" if bad_every and i % bad_every == 0 else encode_event(
+            examples[i % len(examples)])
+        out.append(ConsumedMessage(Topic.BEHAVIOR, SourceOffset("t", 0, i), None, raw))
+    return out
+
+
+def test_a_batch_is_written_in_chunks_in_order() -> None:
+    # Chunks let decoding overlap the database; they must still reach it in Kafka order,
+    # every message in exactly one chunk.
+    writer = RecordingWriter()
+    consumer = IngestConsumer(SETTINGS.with_part(ingest={"pipeline_chunk_records": 4}),
+                              writer_factory=lambda topic: writer)
+    messages = _messages(10, bad_every=3)
+
+    async def run() -> Any:
+        return await consumer._decode_and_write(Topic.BEHAVIOR, messages)
+
+    result, dead = anyio.run(run)
+    consumer.close()
+    assert [len(b) for b in writer.batches] == [4, 4, 2]
+    offsets = [item.source.offset for b in writer.batches
+               for item in [*b.accepted, *b.dead_letters]]
+    assert sorted(offsets) == list(range(10))
+    firsts = [min(i.source.offset for i in [*b.accepted, *b.dead_letters])
+              for b in writer.batches]
+    assert firsts == [0, 4, 8]
+    assert [d.source.offset for d in dead] == [0, 3, 6, 9]
+    assert result.inserted == 6
+
+
+def test_chunking_off_writes_the_batch_at_once() -> None:
+    writer = RecordingWriter()
+    consumer = IngestConsumer(SETTINGS.with_part(ingest={"pipeline_chunk_records": 0}),
+                              writer_factory=lambda topic: writer)
+    anyio.run(lambda: consumer._decode_and_write(Topic.BEHAVIOR, _messages(7)))
+    consumer.close()
+    assert [len(b) for b in writer.batches] == [7]
+
+
+def test_a_failing_chunk_fails_the_batch_after_the_chunks_before_it() -> None:
+    class FailSecond(RecordingWriter):
+        def write(self, batch: DecodedBatch) -> AppendResult:
+            if self.batches:
+                raise RuntimeError("second chunk refused")
+            return super().write(batch)
+
+    writer = FailSecond()
+    consumer = IngestConsumer(SETTINGS.with_part(ingest={"pipeline_chunk_records": 3}),
+                              writer_factory=lambda topic: writer)
+    with pytest.raises(RuntimeError, match="second chunk"):
+        anyio.run(lambda: consumer._decode_and_write(Topic.BEHAVIOR, _messages(9)))
+    consumer.close()
+    # The first chunk is in the log; the batch's offsets are not committed (handle_batch
+    # commits only after this returns), so a redelivery appends it again as a no-op.
+    assert [len(b) for b in writer.batches] == [3]
