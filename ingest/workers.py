@@ -20,6 +20,7 @@ import multiprocessing
 import multiprocessing.connection
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,14 +55,6 @@ class _WorkerResult:
     error: str | None
 
 
-class _StoppedEarly(Exception):
-    pass
-
-
-def _stopped_early(*_: Any) -> None:
-    raise _StoppedEarly
-
-
 def _worker_main(
     settings: Settings, index: int, until_idle: float | None,
     results: multiprocessing.connection.Connection,
@@ -76,13 +69,14 @@ def _worker_main(
     # Ctrl-C reaches every process of the terminal's group; the parent turns it into one
     # SIGTERM per worker, so each worker finishes its batch once rather than twice.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A stop that comes before the consumer installs its own handler: nothing consumed yet.
-    signal.signal(signal.SIGTERM, _stopped_early)
+    # A stop that comes before the consumer installs its own handler: nothing was consumed,
+    # so a clean exit (the parent reads exit code 0 without a summary as an empty one).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     mine = worker_settings(settings, index)
     try:
         summary = anyio.run(lambda: run_ingest(mine, until_idle=until_idle))
-    except _StoppedEarly:
-        summary = IngestSummary()
+    except SystemExit:
+        raise
     except BaseException as exc:
         results.send(_WorkerResult(index, None, f"{type(exc).__name__}: {exc}"))
         raise SystemExit(1) from None
@@ -158,8 +152,12 @@ def run_workers(
                     continue
                 try:
                     result: _WorkerResult = pipe.recv()
-                except EOFError:  # died without a word (SIGKILL, out of memory)
-                    result = _WorkerResult(index, None, "exited without a summary")
+                except EOFError:  # stopped before it started, or died without a word
+                    processes[index].join(STOP_TIMEOUT_S)
+                    code = processes[index].exitcode
+                    result = (_WorkerResult(index, IngestSummary(), None) if code == 0 else
+                              _WorkerResult(index, None, f"exited with code {code} "
+                                                         "without a summary"))
                 results[index] = result
                 del pending[index]
                 if result.error is not None:

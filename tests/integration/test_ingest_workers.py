@@ -135,5 +135,5 @@ def test_a_worker_that_dies_stops_the_command_with_one_line(kafka_settings: Sett
     os.kill(pids[1], signal.SIGKILL)
     _, err = process.communicate(timeout=90)
     assert process.returncode == 1
-    assert "ingest worker box-1 failed: exited without a summary" in err.decode()
+    assert "ingest worker box-1 failed: exited with code -9 without a summary" in err.decode()
     assert "Traceback" not in err.decode()
