@@ -30,6 +30,7 @@ from rich.console import Console
 from collector import Collector, create_app, create_key, revoke_keys
 from ingest.runner import run_ingest
 from learnstream.db import connect
+from learnstream.errors import LearnstreamError
 from learnstream.settings import Settings
 
 #: clients/js: the example page and the compiled client it imports (``../dist/index.js``).
@@ -130,42 +131,11 @@ def serve_example(
     with connect(settings) as conn:
         key_id, key = create_key(conn, EXAMPLE_APP, CLIENT_FAMILIES)
         conn.commit()
-    url = f"{site}/{PAGE}?{urlencode({'endpoint': endpoint, 'key': key}, safe=':/')}"
-    collector = Collector(settings)
-    config = uvicorn.Config(create_app(settings, collector=collector), log_level="warning",
-                            access_log=False, http="httptools", lifespan="on")
-    server = _Server(config)
-
-    def announce(address: str) -> None:
-        console.print(f"example page: {address}", soft_wrap=True, markup=False,
-                      highlight=False)
-        console.file.flush()  # the line may be all a pipe (a test, `| tee`) sees for long
-
-
-    async def main() -> tuple[int, int]:
-        stop = anyio.Event()
-        with _stop_on_signals(stop):
-            async with anyio.create_task_group() as tasks:
-                ingesting = _Result()
-                tasks.start_soon(_ingest, settings, stop, ingesting)
-                tasks.start_soon(server.serve, [collector_sock])
-                while not server.started:
-                    if server.should_exit:  # the collector failed to start (its log says why)
-                        stop.set()
-                        break
-                    await anyio.sleep(0.05)
-                if server.started:
-                    (on_ready or announce)(url)
-                await stop.wait()
-                server.should_exit = True
-        # Ingest stopped with the signal; what the collector acknowledged since its last batch
-        # is still in Kafka: take it now, so the summary's "in the log" is complete.
-        drained = await run_ingest(settings, until_idle=idle_seconds)
-        return ingesting.inserted + drained.inserted, ingesting.duplicates + drained.duplicates
-
     try:
-        with _static_server(page_sock, url):
-            inserted, duplicates = anyio.run(main)
+        url = f"{site}/{PAGE}?{urlencode({'endpoint': endpoint, 'key': key}, safe=':/')}"
+        collector = Collector(settings)
+        inserted, duplicates = _serve(settings, collector, collector_sock, page_sock, url,
+                                      idle_seconds, on_ready or _announcer(console))
     finally:
         with connect(settings) as conn:
             revoke_keys(conn, EXAMPLE_APP, key_id)
@@ -177,6 +147,51 @@ def serve_example(
         rejected=sum(n for (outcome, _), n in events.items() if outcome == "rejected"),
         ingested=inserted, duplicates=duplicates,
     )
+
+
+def _announcer(console: Console) -> Callable[[str], None]:
+    def announce(address: str) -> None:
+        console.print(f"example page: {address}", soft_wrap=True, markup=False,
+                      highlight=False)
+        console.file.flush()  # the line may be all a pipe (a test, `| tee`) sees for long
+
+    return announce
+
+
+def _serve(
+    settings: Settings, collector: Collector, collector_sock: socket.socket,
+    page_sock: socket.socket, url: str, idle_seconds: float, on_ready: Callable[[str], None],
+) -> tuple[int, int]:
+    """The collector, ingest and the page until a signal, then ingest until caught up;
+    returns the log's new rows and duplicates."""
+    config = uvicorn.Config(create_app(settings, collector=collector), log_level="warning",
+                            access_log=False, http="httptools", lifespan="on")
+    server = _Server(config)
+
+    async def main() -> tuple[int, int]:
+        stop = anyio.Event()
+        ingesting = _Result()
+        with _stop_on_signals(stop):
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_ingest, settings, stop, ingesting)
+                tasks.start_soon(server.serve, [collector_sock])
+                while not server.started and not server.should_exit:
+                    await anyio.sleep(0.05)
+                if server.started:
+                    on_ready(url)
+                else:  # the collector's startup failed; uvicorn's log line says why
+                    stop.set()
+                await stop.wait()
+                server.should_exit = True
+        if not server.started:
+            raise LearnstreamError("the collector did not start (see the lines above)")
+        # Ingest stopped with the signal; what the collector acknowledged since its last batch
+        # is still in Kafka: take it now, so the summary's "in the log" is complete.
+        drained = await run_ingest(settings, until_idle=idle_seconds)
+        return ingesting.inserted + drained.inserted, ingesting.duplicates + drained.duplicates
+
+    with _static_server(page_sock, url):
+        return anyio.run(main)
 
 
 @dataclass(slots=True)
