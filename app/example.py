@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
+import posixpath
 import signal
 import socket
 import threading
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import anyio
 import uvicorn
@@ -79,8 +80,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
-        # node_modules, src and the rest of clients/js are nobody's business
-        if path.lstrip("/").split("/", 1)[0] not in SERVED:
+        # node_modules, src and the rest of clients/js are nobody's business; checked on the
+        # path as translate_path will read it (unquoted, dot segments resolved)
+        if posixpath.normpath(unquote(path)).lstrip("/").split("/", 1)[0] not in SERVED:
             self.send_error(404)
             return None
         return super().send_head()
