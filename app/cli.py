@@ -357,16 +357,44 @@ def demo(
     learners: int = typer.Option(80, min=1, help="Simulated learners."),
     days: int = typer.Option(10, min=1, help="Simulated days."),
     seed: int = typer.Option(7, help="Simulation seed (same seed: same events, nothing new)."),
+    serve_example: bool = typer.Option(
+        False, "--serve-example", help="Then serve the JavaScript client's example page "
+        "(clients/js/examples) with the collector, a fresh write key and ingest, until Ctrl-C."
+    ),
+    example_port: int = typer.Option(
+        8000, min=0, max=65535, help="--serve-example: the page's port (0: any free one); the "
+        "collector's is settings.collector.port."
+    ),
 ) -> None:
-    """Run the whole pipeline once on simulated learners and summarise what landed."""
+    """Run the whole pipeline once on simulated learners and summarise what landed.
+
+    With --serve-example, then serve the example page of the JavaScript client against it
+    (its address on one line) until Ctrl-C, and say what the page's events did. Exit 1 when
+    a step of the pipeline failed (the summary's notes say which), with or without it."""
     from rich.console import Console
 
     from app.demo import DemoConfig, run_demo
     from learnstream.settings import load_settings
 
-    summary = run_demo(
-        load_settings(), DemoConfig(learners=learners, days=days, seed=seed), Console()
-    )
+    if serve_example:
+        from app.example import client_built
+
+        if not client_built():  # before the pipeline's minutes, not after
+            raise typer.BadParameter("needs the compiled JavaScript client (clients/js/dist): "
+                                     "run scripts/js-setup.sh", param_hint="'--serve-example'")
+    settings = load_settings()
+    console = Console()
+    summary = run_demo(settings, DemoConfig(learners=learners, days=days, seed=seed), console)
+    if serve_example:  # the page needs only the collector and ingest, not the failed step
+        from app.example import serve_example as serve
+
+        console.rule("[bold]the JavaScript client's example page (Ctrl-C stops it)")
+        served = serve(settings, console, page_port=example_port)
+        console.print(
+            f"example: {served.accepted:,} events accepted by the collector "
+            f"({served.rejected:,} rejected, {served.forbidden:,} forbidden); "
+            f"{served.ingested:,} new in the log, {served.duplicates:,} duplicates collapsed",
+            soft_wrap=True, highlight=False)
     if summary.notes:
         raise typer.Exit(1)
 

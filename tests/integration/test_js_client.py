@@ -1,7 +1,8 @@
 """The JavaScript client (clients/js) against the real collector, Kafka, ingest and
 PostgreSQL: in Node, through network errors (the collector not up yet) and a lost answer (the
-same batch sent twice); in headless Chromium, through going offline, a reload, coming back
-online and a pagehide beacon. Each ends with every event in the log exactly once."""
+same batch sent twice); in headless Chromium, through going offline (the browser's own offline
+mode; and, separately, the collector down), a reload, coming back online and a pagehide
+beacon. Each ends with every event in the log exactly once."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import json
 import os
 import subprocess
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlencode
 
 import httpx
@@ -90,9 +92,43 @@ def test_node_client_through_network_errors_503s_and_a_lost_answer_lands_each_ev
 def test_browser_offline_reload_online_ends_with_every_event_once(
     kafka_settings: Settings, tmp_path: Path,
 ) -> None:
+    """Offline in the browser's own way (DevTools' network emulation) while the collector
+    keeps running: the page's fetches and beacons fail in the browser."""
     ensure_topics(kafka_settings)
     js = built_client()
-    browser = chromium()
+    key = make_key(kafka_settings, "web", ("behavior",))
+    with static_server(js) as site, httpx.Client(timeout=30) as http, \
+            running_collector(kafka_settings, cors_origins=json.dumps([site])) as (_, url):
+        wait_ready(url, http)
+        out, errors, returncode = _run_page(js, _page_url(site, url, key), "devtools", tmp_path,
+                                            lambda line: None)
+        metrics = http.get(f"{url}/metrics").text
+    assert returncode == 0, (out + errors)[-4000:]
+    result = last_json_line(out)
+    tracked = _check_page_result(result)
+    # Every attempt while offline failed in the browser, not at the collector ...
+    offline = {f["error"] for f in result["failed"] if f["step"] in (2, 3)}
+    assert offline == {"net::ERR_INTERNET_DISCONNECTED"}, result["failed"]
+    # ... so the one collector took the 3 online events once, the 7 tracked from the offline
+    # step on once, and the two of the last step twice (the pagehide beacon, then the next
+    # page load); and the 3 queued at the offline reload once more, from that reload's
+    # pagehide beacon: Chromium's offline emulation does not hold back the keepalive beacon
+    # of a page being unloaded (neither do Network.setBlockedURLs nor Fetch interception;
+    # checked on Chromium 156), where a really offline device would fail it.
+    assert accepted_total(metrics) == 3 + 7 + 2 + 3, (metrics, result)
+
+    ingest_until_idle(kafka_settings)
+    assert Counter(logged_event_ids(kafka_settings)) == Counter(tracked)
+
+
+@pytest.mark.browser
+def test_browser_collector_down_reload_restart_ends_with_every_event_once(
+    kafka_settings: Settings, tmp_path: Path,
+) -> None:
+    """The other way to be cut off: the browser is online but the collector is down (a
+    closed port), then restarted on the same port."""
+    ensure_topics(kafka_settings)
+    js = built_client()
     key = make_key(kafka_settings, "web", ("behavior",))
     port = free_port()
     with static_server(js) as site, httpx.Client(timeout=30) as http, \
@@ -101,52 +137,78 @@ def test_browser_offline_reload_online_ends_with_every_event_once(
         _, url = collectors.enter_context(
             running_collector(kafka_settings, port=port, cors_origins=cors))
         wait_ready(url, http)
-        query = urlencode({"endpoint": url, "key": key, "flushAt": 50,
-                           "flushIntervalMs": 600_000, "retryMaxMs": 1000})
-        stderr = (tmp_path / "browser.stderr").open("w+")
-        page = subprocess.Popen(
-            [node(), "test/e2e/browser.mjs"], cwd=js, text=True, stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=stderr,
-            env={"PATH": _path(), "HOME": str(tmp_path), "LS_CHROMIUM": str(browser),
-                 "LS_PAGE": f"{site}/examples/player.html?{query}"})
-        assert page.stdin is not None and page.stdout is not None
-        out: list[str] = []
-        metrics = ""
-        try:
-            for line in page.stdout:
-                out.append(line)
-                if line.strip() == "stop-collector":
-                    collectors.close()  # the collector process is killed: a closed port
-                    page.stdin.write("stopped\n")
-                    page.stdin.flush()
-                elif line.strip() == "start-collector":
-                    _, url = collectors.enter_context(
-                        running_collector(kafka_settings, port=port, cors_origins=cors))
-                    wait_ready(url, http)
-                    page.stdin.write("started\n")
-                    page.stdin.flush()
-            page.wait(timeout=300)
-            metrics = http.get(f"{url}/metrics").text  # the second collector's counts
-        finally:
-            if page.poll() is None:
-                page.kill()
-                page.wait()
-            stderr.seek(0)
-            errors = stderr.read()
-            stderr.close()
-    assert page.returncode == 0, ("".join(out) + errors)[-4000:]
-    result = last_json_line("".join(out))
-    tracked: list[str] = result["tracked"]
-    assert len(tracked) == 10 and len(set(tracked)) == 10
-    assert result["final"]["queued"] == 0 and result["final"]["rejected"] == 0
-    assert result["storedQueue"] == []  # nothing left in localStorage
-    assert not [line for line in result["log"] if line.startswith("pageerror")], result["log"]
+
+        def converse(line: str) -> str | None:
+            nonlocal url
+            if line == "stop-collector":
+                collectors.close()  # the collector process is killed: a closed port
+                return "stopped"
+            if line == "start-collector":
+                _, url = collectors.enter_context(
+                    running_collector(kafka_settings, port=port, cors_origins=cors))
+                wait_ready(url, http)
+                return "started"
+            return None
+
+        out, errors, returncode = _run_page(js, _page_url(site, url, key), "collector",
+                                            tmp_path, converse)
+        metrics = http.get(f"{url}/metrics").text  # the second collector's counts
+    assert returncode == 0, (out + errors)[-4000:]
+    result = last_json_line(out)
+    tracked = _check_page_result(result)
     # The second collector got the 7 events tracked from the offline step on, and the two of
     # the last step twice: once from the pagehide beacon, once from the next page load.
     assert accepted_total(metrics) == 7 + 2, (metrics, result)
 
     ingest_until_idle(kafka_settings)
     assert Counter(logged_event_ids(kafka_settings)) == Counter(tracked)
+
+
+def _page_url(site: str, collector_url: str, key: str) -> str:
+    query = urlencode({"endpoint": collector_url, "key": key, "flushAt": 50,
+                       "flushIntervalMs": 600_000, "retryMaxMs": 1000})
+    return f"{site}/examples/player.html?{query}"
+
+
+def _run_page(js: Path, page_url: str, offline: str, tmp_path: Path,
+              converse: Callable[[str], str | None]) -> tuple[str, str, int]:
+    """test/e2e/browser.mjs on ``page_url`` (LS_OFFLINE=``offline``); each line it prints
+    goes to ``converse``, whose answer (if any) is written back. Returns its stdout, stderr
+    and exit status."""
+    stderr = (tmp_path / "browser.stderr").open("w+")
+    page = subprocess.Popen(
+        [node(), "test/e2e/browser.mjs"], cwd=js, text=True, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=stderr,
+        env={"PATH": _path(), "HOME": str(tmp_path), "LS_CHROMIUM": str(chromium()),
+             "LS_PAGE": page_url, "LS_OFFLINE": offline})
+    assert page.stdin is not None and page.stdout is not None
+    out: list[str] = []
+    try:
+        for line in page.stdout:
+            out.append(line)
+            answer = converse(line.strip())
+            if answer is not None:
+                page.stdin.write(f"{answer}\n")
+                page.stdin.flush()
+        page.wait(timeout=300)
+    finally:
+        if page.poll() is None:
+            page.kill()
+            page.wait()
+        stderr.seek(0)
+        errors = stderr.read()
+        stderr.close()
+    return "".join(out), errors, page.returncode
+
+
+def _check_page_result(result: dict[str, Any]) -> list[str]:
+    """What both browser runs must end with; returns the tracked event ids."""
+    tracked: list[str] = result["tracked"]
+    assert len(tracked) == 10 and len(set(tracked)) == 10
+    assert result["final"]["queued"] == 0 and result["final"]["rejected"] == 0
+    assert result["storedQueue"] == []  # nothing left in localStorage
+    assert not [line for line in result["log"] if line.startswith("pageerror")], result["log"]
+    return tracked
 
 
 def _read_until(stream: IO[str], wanted: str) -> None:

@@ -209,3 +209,18 @@ def test_the_console_script_and_debug(tmp_path: Path) -> None:
     assert debug.returncode == 1
     assert debug.stderr.startswith("Traceback") and "DatabaseUnavailable" in debug.stderr
     assert debug.stderr.splitlines()[-1] == down.stderr.strip()
+
+
+@pytest.mark.usefixtures("nowhere")
+def test_demo_serve_example_without_the_built_client_stops_before_the_pipeline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import app.demo
+    import app.example
+
+    monkeypatch.setattr(app.example, "client_built", lambda: False)
+    monkeypatch.setattr(app.demo, "run_demo", lambda *a: pytest.fail("the pipeline ran"))
+    result = _run(["demo", "--serve-example"])
+    assert result.exit_code == 2, result.output
+    line = _one_error_line(result)
+    assert "clients/js/dist" in line and "scripts/js-setup.sh" in line, line
