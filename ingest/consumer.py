@@ -403,7 +403,12 @@ def _lag(consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> int | No
         return None
     lag = 0
     for tp, next_offset in _next_offsets(records).items():
-        highwater = consumer.highwater(tp)
+        try:
+            highwater = consumer.highwater(tp)
+        except AssertionError:
+            # aiokafka asserts the partition is assigned; a rebalance may just have taken
+            # it. The figure is for the log line only: it must not fail a committed batch.
+            return None
         if highwater is None:
             return None
         lag += max(highwater - next_offset, 0)
