@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,9 +86,15 @@ class PrivateStack:
 
     def start(self) -> None:
         """Start both servers (initialising them the first time) and migrate the database."""
-        self.start_postgres()
-        migrate(self.settings)
-        self.start_kafka()
+        # The JVM's start-up is the longer wait; the database is set up meanwhile.
+        broker = ThreadPoolExecutor(max_workers=1)
+        started = broker.submit(self.start_kafka)
+        try:
+            self.start_postgres()
+            migrate(self.settings)
+        finally:
+            broker.shutdown(wait=True)
+        started.result()
 
     def start_kafka(self) -> None:
         _kafka.start(self.kafka, self.console)
@@ -102,6 +109,12 @@ class PrivateStack:
     def stop_postgres_immediate(self) -> None:
         """``pg_ctl stop -m immediate``: no checkpoint, WAL recovery on the next start."""
         _postgres.stop(self.postgres, mode="immediate")
+
+    def kafka_pid(self) -> int | None:
+        return _kafka.status(self.kafka).pid
+
+    def postgres_pid(self) -> int | None:
+        return _postgres.status(self.postgres).pid
 
     def close(self) -> None:
         """Stop both servers, whatever state they are in, and delete their files."""
