@@ -82,6 +82,7 @@ _UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 #: How long a round may go without the log growing, once everything was produced.
 _STUCK_SECONDS = 45.0
 _POLL_SECONDS = 0.05
+_COUNT_INTERVAL = 0.5
 
 Message = tuple[str, bytes | None, bytes]  # physical topic, key, value
 
@@ -145,11 +146,10 @@ def refused_messages(settings: Settings) -> Iterator[tuple[Message, str]]:
             yield (settings.topic(topic), b"refused", unique), reason
 
 
-def stream(settings: Settings, events: int,
-           refused_every: int) -> tuple[list[Message], dict[bytes, str]]:
-    """``events`` valid events with a refused message after every ``refused_every``, and
-    the reason each refused one must be dead-lettered with."""
-    hostile = refused_messages(settings)
+def stream(events: int, refused_every: int, hostile: Iterator[tuple[Message, str]],
+           settings: Settings) -> tuple[list[Message], dict[bytes, str]]:
+    """``events`` valid events with a refused message (drawn from ``hostile``) after every
+    ``refused_every``, and the reason each refused one must be dead-lettered with."""
     out: list[Message] = []
     reasons: dict[bytes, str] = {}
     for i, (topic, key, value) in enumerate(generate(events), start=1):
@@ -336,13 +336,14 @@ class FaultRun:
 
     # waiting
 
-    def _wait(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+    def _wait(self, condition: Callable[[], bool], timeout: float, what: str,
+              interval: float = _POLL_SECONDS) -> None:
         deadline = time.monotonic() + timeout
         while not condition():
             self._check_alive()
             if time.monotonic() > deadline:
                 raise FaultRunError(f"timed out after {timeout:.0f} s waiting for {what}")
-            time.sleep(_POLL_SECONDS)
+            time.sleep(interval)
 
     def _rows(self) -> int:
         count = _query_one(self.settings, COUNT_ROWS)
@@ -383,20 +384,22 @@ class FaultRun:
                 last_change, last = time.monotonic(), rows
             elif not producer.is_alive() and time.monotonic() - last_change > _STUCK_SECONDS:
                 return  # stuck: the check below counts what is missing
-            time.sleep(0.25)
+            time.sleep(_COUNT_INTERVAL)
 
     # the run
 
     def run(self) -> list[Round]:
         ensure_topics(self.settings)
-        messages, reasons = stream(self.settings, self.events, self.refused_every)
+        hostile = refused_messages(self.settings)
         if self.progress is not None:
             self._task = self.progress.add_task("starting", total=self.events)
         self.spawn("faults-a")
-        per_round = -(-len(messages) // len(FAULTS))
         rounds = []
         for number, fault in enumerate(FAULTS):
-            chunk = messages[number * per_round:(number + 1) * per_round]
+            # Generated round by round: a million encoded events at once would be ~1 GB.
+            size = (self.events * (number + 1) // len(FAULTS)
+                    - self.events * number // len(FAULTS))
+            chunk, reasons = stream(size, self.refused_every, hostile, self.settings)
             if self.progress is not None:
                 self.progress.update(self._task, description=fault)
             rounds.append(self._round(fault, chunk, reasons))
@@ -418,7 +421,9 @@ class FaultRun:
         producer = Producer(self.settings, phases)
         producer.start()
         quarter = base + len(valid) // 4
-        self._wait(lambda: self._rows() >= quarter, 300, f"{quarter} rows before the fault")
+        # Counting a million rows takes a while: poll it gently, it competes with ingest.
+        self._wait(lambda: self._rows() >= quarter, 300, f"{quarter} rows before the fault",
+                   interval=_COUNT_INTERVAL)
         notes: list[str] = []
         restart_s, recovery_s, repaired = self._fault(fault, producer, notes)
         self._caught_up(producer)
