@@ -146,7 +146,8 @@ def _start_watchdog(root: Path) -> subprocess.Popen[bytes]:
     # Its own session: a Ctrl-C meant for the owner must not end the watchdog before it
     # cleans up after it.
     return subprocess.Popen(
-        [sys.executable, "-m", "testing.private_stack", str(root)],
+        [sys.executable, "-c",
+         "import sys; from testing.private_stack import _watch; _watch(sys.argv[1])", str(root)],
         stdin=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -180,14 +181,11 @@ def private_stack(base: Settings | None = None, console: Console | None = None) 
             watchdog.wait()
 
 
-def _watch(root: Path) -> None:
+def _watch(root: str) -> None:
     """Block until the owner's pipe closes (it finished, or it died), then :func:`reap`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.stdin.buffer.read()
-    if root.name.startswith(_PREFIX):
-        reap(root)
-
-
-if __name__ == "__main__":
-    _watch(Path(sys.argv[1]))
+    folder = Path(root)
+    if folder.name.startswith(_PREFIX):
+        reap(folder)
 
