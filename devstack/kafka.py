@@ -14,13 +14,10 @@ from rich.console import Console
 from devstack import process
 from devstack.errors import PrerequisiteError, StartError
 from devstack.kafka_config import (
-    BROKER_PORT,
-    CONTROLLER_PORT,
     HOST,
     MAIN_CLASS,
     POM,
     KafkaLayout,
-    bootstrap_address,
     broker_command,
     format_command,
     log4j2_properties,
@@ -51,7 +48,7 @@ def status(layout: KafkaLayout) -> ComponentStatus:
     return ComponentStatus(
         NAME,
         ComponentState.RUNNING if pid else ComponentState.STOPPED,
-        address=bootstrap_address(),
+        address=layout.bootstrap,
         pid=pid,
         data_dir=layout.data,
         log_file=layout.log_file,
@@ -62,10 +59,10 @@ def start(layout: KafkaLayout, console: Console) -> ComponentStatus:
     """Start the broker unless it already runs; return once it answers metadata requests."""
     pid = _running_pid(layout)
     if pid:
-        console.print(f"Kafka already running (pid {pid}) on {bootstrap_address()}")
+        console.print(f"Kafka already running (pid {pid}) on {layout.bootstrap}")
         _wait_until_ready(layout)
         return status(layout)
-    for port in (BROKER_PORT, CONTROLLER_PORT):
+    for port in (layout.broker_port, layout.controller_port):
         if process.port_open(HOST, port):
             raise StartError(
                 f"{HOST}:{port} is taken by a process this stack did not start. Stop it, or "
@@ -79,7 +76,7 @@ def start(layout: KafkaLayout, console: Console) -> ComponentStatus:
     if not layout.formatted_marker.exists():
         _format_storage(java, layout, console)
 
-    console.print(f"Starting Kafka {pom_version('kafka_2.13')} on {bootstrap_address()} ...")
+    console.print(f"Starting Kafka {pom_version('kafka_2.13')} on {layout.bootstrap} ...")
     pid = process.spawn_detached(broker_command(java, layout), layout.root, layout.console_log)
     layout.pid_file.write_text(f"{pid}\n")
     _wait_until_ready(layout)
@@ -93,6 +90,23 @@ def stop(layout: KafkaLayout) -> None:
         # SIGTERM makes Kafka shut down cleanly (flush logs, close the metadata log), so the
         # next start skips log recovery.
         process.terminate(pid, STOP_GRACE_SECONDS)
+    layout.pid_file.unlink(missing_ok=True)
+
+
+def kill(layout: KafkaLayout) -> None:
+    """SIGKILL the broker (a crash, for fault tests): no flush, no clean metadata close."""
+    pid = _running_pid(layout)
+    if pid:
+        process.kill(pid)
+        # The leader thread turns zombie before the JVM's other threads are gone; the
+        # listeners close only with the last of them, and a restart needs the ports free.
+        process.wait_for(
+            lambda: not any(
+                process.port_open(HOST, port)
+                for port in (layout.broker_port, layout.controller_port)
+            ),
+            STOP_GRACE_SECONDS,
+        )
     layout.pid_file.unlink(missing_ok=True)
 
 
@@ -133,7 +147,7 @@ def _wait_until_ready(layout: KafkaLayout) -> None:
         return _running_pid(layout) is None
 
     if process.wait_for(
-        lambda: answers(bootstrap_address()), READY_TIMEOUT_SECONDS, interval=0.25, give_up=died
+        lambda: answers(layout.bootstrap), READY_TIMEOUT_SECONDS, interval=0.25, give_up=died
     ):
         return
     if died():
@@ -181,7 +195,7 @@ def _ensure_jars(layout: KafkaLayout, console: Console) -> None:
         )
     # Fetch into a side folder and rename at the end, so an interrupted download never
     # leaves a half-filled libs/ that looks complete.
-    partial = layout.root / "libs.partial"
+    partial = layout.libs.with_name("libs.partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     command = [

@@ -26,9 +26,17 @@ MAIN_CLASS = "kafka.Kafka"
 
 @dataclass(frozen=True)
 class KafkaLayout:
-    """Every file of the local broker, under ``<stack_dir>/kafka``."""
+    """Every file of a broker, under ``<stack_dir>/kafka``, and the ports and heap it runs with.
+
+    The defaults are the local stack's; a private broker for fault tests (``testing``) takes
+    free ports, a smaller heap, and the local stack's jars (``libs_dir``) instead of its own.
+    """
 
     root: Path
+    broker_port: int = BROKER_PORT
+    controller_port: int = CONTROLLER_PORT
+    heap: tuple[str, ...] = JVM_HEAP
+    libs_dir: Path | None = None
 
     @classmethod
     def for_stack(cls, stack_dir: Path) -> KafkaLayout:
@@ -37,7 +45,11 @@ class KafkaLayout:
     @property
     def libs(self) -> Path:
         """Jars copied by Maven; survives `stack reset`."""
-        return self.root / "libs"
+        return self.libs_dir if self.libs_dir is not None else self.root / "libs"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.broker_port}"
 
     @property
     def data(self) -> Path:
@@ -88,19 +100,17 @@ def pom_version(artifact_id: str) -> str:
     raise KeyError(f"{artifact_id} is not a dependency in {POM}")
 
 
-def bootstrap_address() -> str:
-    return f"{HOST}:{BROKER_PORT}"
-
-
 def server_properties(layout: KafkaLayout) -> str:
     """``server.properties`` for a single-node KRaft broker that is also its own controller."""
     settings = {
         "process.roles": "broker,controller",
         "node.id": str(NODE_ID),
         # A static voter set: the formatter then needs no --standalone/--initial-controllers.
-        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{CONTROLLER_PORT}",
-        "listeners": f"PLAINTEXT://{HOST}:{BROKER_PORT},CONTROLLER://{HOST}:{CONTROLLER_PORT}",
-        "advertised.listeners": f"PLAINTEXT://{HOST}:{BROKER_PORT}",
+        "controller.quorum.voters": f"{NODE_ID}@{HOST}:{layout.controller_port}",
+        "listeners": (
+            f"PLAINTEXT://{HOST}:{layout.broker_port},CONTROLLER://{HOST}:{layout.controller_port}"
+        ),
+        "advertised.listeners": f"PLAINTEXT://{layout.bootstrap}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "PLAINTEXT",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -167,7 +177,7 @@ def jvm_command(java: Path, layout: KafkaLayout, main_class: str, *args: str) ->
     """``java`` running ``main_class`` from the Maven jars with our heap and logging."""
     return [
         str(java),
-        *JVM_HEAP,
+        *layout.heap,
         "-XX:+UseG1GC",
         "-XX:+ExitOnOutOfMemoryError",
         "-Djava.awt.headless=true",

@@ -8,6 +8,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -35,6 +36,7 @@ NAME = "postgres"
 #: Debian's system user that owns server files; postgres refuses to run as root.
 SERVICE_USER = "postgres"
 START_TIMEOUT_SECONDS = 60
+StopMode = Literal["fast", "immediate"]
 
 
 def external_status(database_url: str) -> ComponentStatus:
@@ -89,14 +91,18 @@ def start(layout: PostgresLayout, console: Console) -> ComponentStatus:
     return status(layout)
 
 
-def stop(layout: PostgresLayout) -> None:
-    """Fast shutdown of the server on our own data directory; no-op if it is not running."""
+def stop(layout: PostgresLayout, mode: StopMode = "fast") -> None:
+    """Shut down the server on our own data directory; no-op if it is not running.
+
+    ``fast`` (the stack's): roll back open transactions and disconnect clients instead of
+    waiting for them. ``immediate`` (fault tests): a crash in effect, the next start runs
+    WAL recovery.
+    """
     if not _running_pid(layout):
         return
     bin_dir = choose_bin_dir(installed_bin_dirs(), _data_version(layout))
     if bin_dir is None:
         raise PrerequisiteError(f"No pg_ctl found to stop the server on {layout.data}.")
-    # -m fast: roll back open transactions and disconnect clients instead of waiting for them.
     _pg_ctl(
         bin_dir,
         _run_as_prefix(),
@@ -104,7 +110,7 @@ def stop(layout: PostgresLayout) -> None:
         "-D",
         str(layout.data),
         "-m",
-        "fast",
+        mode,
         "-w",
         "-t",
         str(START_TIMEOUT_SECONDS),

@@ -87,6 +87,13 @@ def terminate(pid: int, grace_seconds: float) -> None:
     wait_for(lambda: not is_alive(pid), 10.0)
 
 
+def kill(pid: int, wait_seconds: float = 10.0) -> None:
+    """SIGKILL ``pid`` and wait until it is gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not is_alive(pid), wait_seconds)
+
+
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
     try:
         with socket.create_connection((host, port), timeout=timeout):

@@ -1,5 +1,6 @@
 """Helpers for the tests and the benchmarks (not used by the pipeline itself): scratch
-databases, ingest driven end to end, simulated data straight into the log."""
+databases, ingest driven end to end, simulated data straight into the log, and a private
+broker and database that fault tests may kill."""
 
 from testing.databases import scratch_database, to_url, with_dbname
 from testing.ingest import (
@@ -12,9 +13,11 @@ from testing.ingest import (
     logged_event_ids,
     start_ingest_process,
 )
+from testing.private_stack import PrivateStack, private_stack
 from testing.sample_log import SampleLoad, export_all, load_simulation, wait_for_horizon
 
 __all__ = [
+    "PrivateStack",
     "SampleLoad",
     "dead_letter_rows",
     "dead_letter_topic_messages",
@@ -25,6 +28,7 @@ __all__ = [
     "load_simulation",
     "log_rows",
     "logged_event_ids",
+    "private_stack",
     "scratch_database",
     "start_ingest_process",
     "to_url",

@@ -245,6 +245,7 @@ PINNED: dict[str, list[str]] = {
         "running_projections",
     ],
     "testing": [
+        "PrivateStack",
         "SampleLoad",
         "dead_letter_rows",
         "dead_letter_topic_messages",
@@ -255,6 +256,7 @@ PINNED: dict[str, list[str]] = {
         "load_simulation",
         "log_rows",
         "logged_event_ids",
+        "private_stack",
         "scratch_database",
         "start_ingest_process",
         "to_url",

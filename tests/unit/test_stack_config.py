@@ -85,6 +85,33 @@ def test_broker_command_runs_kafka_from_the_maven_jars(tmp_path: Path) -> None:
     assert command[-2:] == ["kafka.Kafka", str(layout.config)]
 
 
+def test_a_private_broker_takes_its_ports_heap_and_jars_from_its_layout(tmp_path: Path) -> None:
+    shared = KafkaLayout.for_stack(tmp_path / "shared")
+    layout = KafkaLayout(
+        tmp_path / "private", broker_port=40001, controller_port=40002,
+        heap=("-Xmx320m",), libs_dir=shared.libs,
+    )
+    props = parse_properties(server_properties(layout))
+    command = broker_command(Path("java"), layout)
+
+    assert layout.bootstrap == "localhost:40001"
+    assert props["listeners"] == "PLAINTEXT://localhost:40001,CONTROLLER://localhost:40002"
+    assert props["advertised.listeners"] == "PLAINTEXT://localhost:40001"
+    assert props["controller.quorum.voters"] == "1@localhost:40002"
+    assert props["log.dirs"] == str(tmp_path / "private" / "data")
+    assert "-Xmx320m" in command and "-Xmx768m" not in command
+    assert command[command.index("-cp") + 1] == f"{shared.libs}/*"
+
+
+def test_a_private_postgres_listens_on_its_own_port(tmp_path: Path) -> None:
+    layout = PostgresLayout(tmp_path / "postgres", port=40003)
+    conf = parse_properties(postgres_conf(layout))
+
+    assert conf["port"] == "40003"
+    assert layout.address == "127.0.0.1:40003"
+    assert layout.socket_path == tmp_path / "postgres" / "run" / ".s.PGSQL.40003"
+
+
 def test_format_command_formats_with_the_given_cluster_id(tmp_path: Path) -> None:
     layout = KafkaLayout.for_stack(tmp_path)
     command = format_command(Path("java"), layout, "abc")
