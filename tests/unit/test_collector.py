@@ -364,8 +364,9 @@ def test_database_down_is_503_and_nothing_is_produced(harness: Harness) -> None:
 
 
 class Queueing:
-    """Stands in for librdkafka's producer: ``produce`` queues and, unless ``hold``, reports
-    the delivery at once (with ``error``, when set), as ``poll()`` would."""
+    """Stands in for librdkafka's producer: ``produce_batch`` queues up to ``capacity``
+    (marking the rest as librdkafka does) and, unless ``hold``, reports each delivery at
+    once (with ``error``, when set), as ``poll()`` would."""
 
     def __init__(self, *, capacity: int = 1000, error: Any = None, hold: bool = False) -> None:
         self.sent = 0
@@ -373,12 +374,20 @@ class Queueing:
         self.error = error
         self.hold = hold
 
-    def produce(self, topic: str, value: bytes, key: bytes, on_delivery: Any) -> None:
-        if self.sent >= self.capacity:
-            raise BufferError("Local: Queue full")
-        self.sent += 1
-        if not self.hold:
-            on_delivery(self.error, None)
+    def produce_batch(self, topic: str, messages: list[dict[str, Any]], on_delivery: Any
+                      ) -> int:
+        from confluent_kafka import KafkaError
+
+        queued = 0
+        for message in messages:
+            if self.sent >= self.capacity:
+                message["_error"] = KafkaError(KafkaError._QUEUE_FULL)
+                continue
+            self.sent += 1
+            queued += 1
+            if not self.hold:
+                on_delivery(self.error, None)
+        return queued
 
 
 def _connected(producer: Producer, fake: Queueing) -> Producer:
@@ -455,6 +464,7 @@ def test_a_full_librdkafka_queue_is_503_overloaded() -> None:
         assert producer._producer is not None
         for _ in range(3):  # left by requests that timed out: still queued in librdkafka
             producer._producer.produce("ns.learnstream.behavior", b"v", b"k")
+        # A batch of one: librdkafka refuses the single message (no BufferError).
         response = client.post("/v1/events", content=encode_event(example("playback.started")),
                                headers={"Content-Type": "application/json", **AUTH})
         assert response.status_code == 503
