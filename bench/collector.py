@@ -11,8 +11,9 @@ What runs:
 2. for each candidate (uvicorn or granian, Starlette or FastAPI), a closed loop of
    ``--connections`` keep-alive connections, batches of 1 and of 50: requests/s, events/s,
    p50/p99 latency (every 2xx is an acknowledgement from Kafka: acks=all, idempotent);
-3. the raw producer: aiokafka with the collector's settings (acks=all, idempotence), the
-   same event bytes, as fast as it acknowledges (every event queued, then all awaited);
+3. the raw producers: aiokafka and confluent-kafka (librdkafka, the collector's own
+   configuration), acks=all and idempotence, the same event bytes, as fast as each
+   acknowledges (every event queued, then all awaited); the ratios are to the faster;
 4. the served candidate (uvicorn + Starlette, ``learnstream collect``) again, after a
    second of warm-up, open loop at half of its maximum rate (its median round), latency
    measured from each request's scheduled time (so a stall is not hidden by the generator waiting).
