@@ -122,7 +122,8 @@ def examine(
         # The fields are spliced into the client's own JSON (parsed once, with the whole
         # body) rather than re-encoding the model: what the client sent travels unchanged,
         # and it is cheaper than a validate-copy-dump (measured: 1.1 -> 0.8 ms per batch of
-        # 50, decoding included; 0.6 ms without parsing each event again).
+        # 50, decoding included; body parse and examine 1.0 -> 0.77 ms since each event is
+        # no longer parsed again).
         # The event passed decode_event, so its context is an object (or absent) and stays
         # valid with an extra key; a client's own "collector" key is overwritten: it is ours.
         assert isinstance(data, dict)

@@ -2,8 +2,9 @@
 before the HTTP answer says so.
 
 confluent-kafka (librdkafka), not aiokafka or ingest's kafka-python ``Emitter``: queueing a
-message is a C call of a few microseconds where aiokafka spends tens in Python per event,
-and that was most of the collector's cost per batch (measured, see docs/sending-events.md).
+request's events is one C call per topic (``produce_batch``) where aiokafka spends tens of
+microseconds of Python per event, about as much as the rest of a batch's work (measured,
+see docs/sending-events.md).
 The delivery guarantees are the emitter's (``acks`` and ``enable_idempotence`` are read
 from ``PRODUCER_DEFAULTS``), the key is the kernel's rule (``Envelope.partition_key``).
 
@@ -15,7 +16,7 @@ request, not per event).
 Memory is bounded twice: the events that wait for an acknowledgement are counted across
 all requests, and a request that would pass ``max_in_flight_events`` is refused (503)
 before any of its events is queued; librdkafka's own queue is capped at the same count
-(``queue.buffering.max.messages``), and a ``BufferError`` from it is a 503 too. A message's
+(``queue.buffering.max.messages``, and in bytes), and a full queue is a 503 too. A message's
 delivery timeout is the produce timeout, so what a timed-out request left in the queue
 expires with it.
 """
