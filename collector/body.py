@@ -117,10 +117,13 @@ def _too_large(detail: str) -> RequestRejected:
 @dataclass(frozen=True, slots=True)
 class ParsedBody:
     """A request's events as raw JSON bytes each (decoded later by the contracts), and the
-    batch's ``sent_at`` when the client gave one."""
+    batch's ``sent_at`` when the client gave one. ``parsed``, when not None, holds each
+    event already parsed from a JSON body (the same order), so it is not parsed again;
+    NDJSON lines are parsed one by one when they are decoded."""
 
     events: list[bytes]
     sent_at: datetime | None
+    parsed: list[object] | None = None
 
 
 def parse_body(
@@ -131,6 +134,7 @@ def parse_body(
     if not body.strip():
         raise RequestRejected(400, "empty_body", "the body is empty; send one or more events")
     batch_sent_at: object = sent_at
+    parsed: list[object] | None = None
     if kind in NDJSON_TYPES:
         events = _lines(body)
     else:
@@ -144,28 +148,35 @@ def parse_body(
                 raise RequestRejected(400, "malformed_json",
                                       f"the body is not JSON: {exc}") from None
         else:
-            events, batch_sent_at = _events_of(data, body, batch_sent_at)
-    if not events:
+            parsed, batch_sent_at = _events_of(data, body, batch_sent_at)
+            _check_count(len(parsed), max_events)
+            # Re-serialised per element: what a dead letter keeps of an element, and what
+            # the size limit counts, is this compact form of it.
+            events = ([body] if parsed and parsed[0] is data
+                      else [orjson.dumps(item) for item in parsed])
+    _check_count(len(events), max_events)
+    return ParsedBody(events, _sent_at(batch_sent_at), parsed)
+
+
+def _check_count(count: int, max_events: int) -> None:
+    if not count:
         raise RequestRejected(400, "empty_body", "the body holds no events")
-    if len(events) > max_events:
+    if count > max_events:
         raise RequestRejected(413, "too_many_events",
-                              f"{len(events)} events exceed the limit of {max_events} "
+                              f"{count} events exceed the limit of {max_events} "
                               "per request; split the batch")
-    return ParsedBody(events, _sent_at(batch_sent_at))
 
 
-def _events_of(data: object, body: bytes, sent_at: object) -> tuple[list[bytes], object]:
+def _events_of(data: object, body: bytes, sent_at: object) -> tuple[list[object], object]:
     if isinstance(data, list):
-        # Re-serialised per element for decode_event (same contracts, same reasons); what a
-        # dead letter keeps of an element is this compact form of it.
-        return [orjson.dumps(item) for item in data], sent_at
+        return data, sent_at
     if isinstance(data, dict):
         if "events" in data and "event_type" not in data:
             events = data["events"]
             if not isinstance(events, list):
                 raise RequestRejected(400, "not_a_batch", "`events` must be an array of events")
-            return [orjson.dumps(item) for item in events], data.get("sent_at", sent_at)
-        return [body], sent_at
+            return events, data.get("sent_at", sent_at)
+        return [data], sent_at
     raise RequestRejected(400, "not_a_batch", f"the body is a JSON {type(data).__name__}; "
                           "send an event object, an array of events or NDJSON")
 

@@ -129,10 +129,11 @@ class CollectorSettings(_Part):
         description="Longest wait for Kafka to acknowledge a request's events; then 503.",
     )
     linger_ms: int = Field(
-        default=0,
+        default=1,
         description="How long the producer waits to fill a batch to Kafka. Every request "
-        "waits for its acknowledgement, so this adds to its latency; at 0, events that "
-        "arrive while a request to Kafka is in flight still travel together.",
+        "waits for its acknowledgement, so this adds to its latency; at 0, librdkafka's "
+        "sender wakes for every request, which cost more CPU than the millisecond (see "
+        "docs/sending-events.md).",
     )
     max_in_flight_events: int = Field(
         default=20000,

@@ -45,6 +45,7 @@ from learnstream.contracts.codec import (
     DEFAULT_MAX_EVENT_BYTES,
     DEFAULT_MAX_FUTURE_SKEW,
     decode_event,
+    decode_parsed,
     encode_event,
 )
 from learnstream.contracts.envelope import (
@@ -136,6 +137,7 @@ __all__ = [
     "SkipPayload",
     "Topic",
     "decode_event",
+    "decode_parsed",
     "encode_event",
     "event_types_on",
     "topic_for",

@@ -275,3 +275,34 @@ def test_the_collector_role_reads_keys_and_inserts_dead_letters_only(
         for statement in refused:
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(statement)
+
+
+def test_the_collectors_producer_puts_a_key_where_the_emitter_would(
+    kafka_settings: Settings,
+) -> None:
+    """librdkafka's default partitioner is not the Java client's: without murmur2 a learner's
+    events from the collector and from a backend's emitter would sit in different
+    partitions and lose their order."""
+    from confluent_kafka import Producer as KafkaProducer
+    from kafka.partitioner.default import murmur2
+
+    from collector.producer import producer_config
+    from learnstream.contracts import Topic
+
+    ensure_topics(kafka_settings)
+    topic = kafka_settings.topic(Topic.BEHAVIOR)
+    producer = KafkaProducer(producer_config(kafka_settings))
+    partitions = len(producer.list_topics(topic, timeout=30).topics[topic].partitions)
+    assert partitions > 1
+    keys = [f"learner-{i}".encode() for i in range(60)]
+    landed: dict[bytes, int] = {}
+
+    def report(err: Any, msg: Any) -> None:
+        assert err is None, err
+        landed[msg.key()] = msg.partition()
+
+    assert producer.produce_batch(topic, [{"key": k, "value": b"{}"} for k in keys],
+                                  on_delivery=report) == len(keys)
+    assert producer.flush(30) == 0
+    assert landed == {k: (murmur2(k) & 0x7FFFFFFF) % partitions for k in keys}
+    assert len(set(landed.values())) > 1

@@ -4,6 +4,7 @@ body forms, per-event verdicts, keys, limits, hostile bodies, CORS, health and m
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import tracemalloc
 import zlib
@@ -362,20 +363,42 @@ def test_database_down_is_503_and_nothing_is_produced(harness: Harness) -> None:
     assert harness.producer.sent == []
 
 
-def test_producer_refuses_past_its_in_flight_bound_before_queueing() -> None:
-    class Sending:
-        def __init__(self) -> None:
-            self.sent = 0
+class Queueing:
+    """Stands in for librdkafka's producer: ``produce_batch`` queues up to ``capacity``
+    (marking the rest as librdkafka does) and, unless ``hold``, reports each delivery at
+    once (with ``error``, when set), as ``poll()`` would."""
 
-        async def send(self, topic: str, value: bytes, key: bytes) -> asyncio.Future[None]:
+    def __init__(self, *, capacity: int = 1000, error: Any = None, hold: bool = False) -> None:
+        self.sent = 0
+        self.capacity = capacity
+        self.error = error
+        self.hold = hold
+
+    def produce_batch(self, topic: str, messages: list[dict[str, Any]], on_delivery: Any
+                      ) -> int:
+        from confluent_kafka import KafkaError
+
+        queued = 0
+        for message in messages:
+            if self.sent >= self.capacity:
+                message["_error"] = KafkaError(KafkaError._QUEUE_FULL)
+                continue
             self.sent += 1
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            future.set_result(None)
-            return future
+            queued += 1
+            if not self.hold:
+                on_delivery(self.error, None)
+        return queued
 
-    producer = Producer(_settings(max_in_flight_events=3))
-    fake = Sending()
-    producer._producer = fake
+
+def _connected(producer: Producer, fake: Queueing) -> Producer:
+    producer._producer = fake  # type: ignore[assignment]
+    producer._connected = True
+    return producer
+
+
+def test_producer_refuses_past_its_in_flight_bound_before_queueing() -> None:
+    fake = Queueing()
+    producer = _connected(Producer(_settings(max_in_flight_events=3)), fake)
     records = [Record("t", b"k", b"v")] * 3
 
     async def run() -> None:
@@ -386,6 +409,68 @@ def test_producer_refuses_past_its_in_flight_bound_before_queueing() -> None:
 
     asyncio.run(run())
     assert fake.sent == 3 and producer.in_flight == 1
+
+
+def test_producer_queue_full_is_overloaded_and_frees_its_count() -> None:
+    fake = Queueing(capacity=4)
+    producer = _connected(Producer(_settings()), fake)
+    with pytest.raises(CollectorOverloaded, match="queue is full"):
+        asyncio.run(producer.produce([Record("t", b"k", b"v")] * 5))
+    assert fake.sent == 4 and producer.in_flight == 0
+
+
+def test_a_failed_delivery_fails_the_whole_request() -> None:
+    from confluent_kafka import KafkaError
+
+    producer = _connected(Producer(_settings()),
+                          Queueing(error=KafkaError(KafkaError._MSG_TIMED_OUT)))
+    with pytest.raises(BrokerUnavailable, match="refused"):
+        asyncio.run(producer.produce([Record("t", b"k", b"v")] * 2))
+    assert producer.in_flight == 0
+
+
+def test_no_acknowledgement_within_the_timeout_is_broker_unavailable() -> None:
+    producer = _connected(Producer(_settings(produce_timeout_seconds=0.2)),
+                          Queueing(hold=True))
+    with pytest.raises(BrokerUnavailable, match="did not acknowledge"):
+        asyncio.run(producer.produce([Record("t", b"k", b"v")]))
+    assert producer.in_flight == 0
+
+
+@contextlib.contextmanager
+def _lost_kafka(**collector: Any) -> Iterator[tuple[TestClient, Producer]]:
+    """The real producer (librdkafka), Kafka gone after it had connected: a closed port."""
+    settings = Settings(kafka_bootstrap="127.0.0.1:1", database_url="postgresql://x@h/db",
+                        topic_namespace="ns.").with_part(collector=collector)
+    producer = Producer(settings)
+    collector_state = Collector(settings, producer=producer, store=FakeStore())
+    with TestClient(create_app(settings, collector=collector_state)) as client:
+        producer._connected = True
+        yield client, producer
+
+
+def test_kafka_gone_is_503_from_the_real_producer() -> None:
+    with _lost_kafka(produce_timeout_seconds=0.5) as (client, producer):
+        response = client.post("/v1/events", content=encode_event(example("playback.started")),
+                               headers={"Content-Type": "application/json", **AUTH})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json()["error"] == "kafka_unavailable"
+        assert producer.in_flight == 0
+
+
+def test_a_full_librdkafka_queue_is_503_overloaded() -> None:
+    with _lost_kafka(max_in_flight_events=3, produce_timeout_seconds=1) as (client, producer):
+        assert producer._producer is not None
+        for _ in range(3):  # left by requests that timed out: still queued in librdkafka
+            producer._producer.produce("ns.learnstream.behavior", b"v", b"k")
+        # A batch of one: librdkafka refuses the single message (no BufferError).
+        response = client.post("/v1/events", content=encode_event(example("playback.started")),
+                               headers={"Content-Type": "application/json", **AUTH})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json()["error"] == "overloaded"
+        assert "queue is full" in response.json()["detail"]
 
 
 def test_producer_not_connected_is_broker_unavailable() -> None:

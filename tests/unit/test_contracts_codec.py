@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
 import pytest
 
-from learnstream.contracts import EVENT_TYPES, Topic, decode_event, encode_event
+from learnstream.contracts import EVENT_TYPES, Topic, decode_event, decode_parsed, encode_event
 from learnstream.errors import EventRejected, RejectionReason
 from tests.examples import EXAMPLE_BUILDERS, example, hostile_corpus
 
@@ -80,3 +81,40 @@ def test_size_limit_is_configurable() -> None:
     with pytest.raises(EventRejected) as caught:
         decode_event(raw, max_bytes=len(raw) - 1)
     assert caught.value.reason == RejectionReason.OVERSIZED
+
+
+def _verdict(decode: Any) -> tuple[str, str, str | None] | str:
+    try:
+        return str(decode().event_id)
+    except EventRejected as rejection:
+        return (str(rejection.reason), rejection.detail, rejection.event_id)
+
+
+def _parses(raw: bytes) -> bool:
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+#: What a caller holding a parsed object can see: the corpus less what is not JSON.
+PARSED_CORPUS = [case for case in hostile_corpus() if _parses(case[2])]
+
+
+@pytest.mark.parametrize("name, topic, raw, reason", PARSED_CORPUS,
+                         ids=[case[0] for case in PARSED_CORPUS])
+def test_decode_parsed_gives_decode_events_verdict_for_every_hostile_message(
+    name: str, topic: Topic | None, raw: bytes, reason: str
+) -> None:
+    data = orjson.loads(raw)
+    now = datetime.now(UTC)
+    expected = _verdict(lambda: decode_event(raw, topic=topic, now=now))
+    assert isinstance(expected, tuple) and expected[0] == reason
+    assert _verdict(lambda: decode_parsed(data, raw, topic=topic, now=now)) == expected
+
+
+def test_decode_parsed_accepts_every_example_as_decode_event_does() -> None:
+    for builder in EXAMPLE_BUILDERS:
+        raw = encode_event(example(builder))
+        assert decode_parsed(orjson.loads(raw), raw) == decode_event(raw)

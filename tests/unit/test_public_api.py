@@ -81,6 +81,7 @@ PINNED: dict[str, list[str]] = {
         "SkipPayload",
         "Topic",
         "decode_event",
+        "decode_parsed",
         "encode_event",
         "event_types_on",
         "topic_for",
