@@ -47,7 +47,6 @@ from typing import Any
 
 import orjson
 import psycopg
-from psycopg import sql
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -350,20 +349,24 @@ def render(result: dict[str, Any]) -> str:
         f"ratios against the first size ({_rows(first['size'])}), same run.\n\n"
         "| rows in log | ids | event_id index | all its indexes | indexes / shared_buffers "
         "| ingest, steady | ratio | write path, all | write path, behavioral | ratio "
-        "| WAL per event |\n"
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| write path's share of ingest time | WAL per event |\n"
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     )
     rows = [*steps, *([result["uuid7_at_largest"]] if result.get("uuid7_at_largest") else [])]
+    base_ingest = first["ingest"]["events_per_s"]
+    base_write = first["write_path"]["behavioral_events_per_s"]
     for step in rows:
-        before, written = step["before"], step["write_path"]
+        before, written, ingested = step["before"], step["write_path"], step["ingest"]
         event_id = before["index_bytes"].get(f"{TABLE}_event_id_key", 0)
         total = before["indexes_total_bytes"]
+        behavioral = written["behavioral_events_per_s"]
         md += (
             f"| {_rows(step['size'])} | {step['ids']} | {_mib(event_id)} | {_mib(total)} | "
-            f"{total / buffers:.2f}x | {step['ingest']['events_per_s']:,.0f} /s | "
-            f"{step['ingest']['events_per_s'] / first['ingest']['events_per_s']:.2f} | "
-            f"{written['events_per_s']:,.0f} /s | {written['behavioral_events_per_s']:,.0f} /s | "
-            f"{written['behavioral_events_per_s'] / first['write_path']['behavioral_events_per_s']:.2f} | "
+            f"{total / buffers:.2f}x | {ingested['events_per_s']:,.0f} /s | "
+            f"{ingested['events_per_s'] / base_ingest:.2f} | "
+            f"{written['events_per_s']:,.0f} /s | {behavioral:,.0f} /s | "
+            f"{behavioral / base_write:.2f} | "
+            f"{ingested['events_per_s'] / written['events_per_s']:.0%} | "
             f"{written['wal_bytes_per_event'] / 1024:.1f} KiB |\n"
         )
     md += (
@@ -371,6 +374,8 @@ def render(result: dict[str, Any]) -> str:
         "*write path*: `append_batch` alone on the decoded events "
         f"({first['write_path']['method']}, batches of {first['write_path']['batch']:,}); "
         "*behavioral*: the events of the table that grew (the ratio column is theirs). "
+        "*share*: ingest's time per event spent in the write path (write path rate over "
+        "ingest rate, all events). "
         "*WAL per event*: the cluster's WAL during the write-path run over its events "
         "(other databases' writes included).\n\n"
         "| rows in log | table | " + " | ".join(
