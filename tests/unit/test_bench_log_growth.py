@@ -55,6 +55,7 @@ def _step(size: int, ids: str, ingest: float, behavioral: float) -> dict[str, An
         "ingest": {"events_per_s": ingest},
         "write_path": {"events_per_s": behavioral * 1.1, "behavioral_events_per_s": behavioral,
                        "wal_bytes_per_event": 2048, "method": "copy", "batch": 2000},
+        "write_path_rounds": [behavioral], "load_average": [1.0, 2.0],
     }
 
 
