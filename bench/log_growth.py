@@ -237,32 +237,62 @@ def write_path(db: Settings, messages: Sequence[tuple[str, bytes, bytes]]) -> di
             "batch": size, "method": method}
 
 
-def measure(db: Settings, messages: list[tuple[str, bytes, bytes]], label: str, tag: str,
-            rng: random.Random, ids: str, rounds: int,
+def _ingest(run: Settings, n: int, label: str) -> dict[str, Any]:
+    figures = ingest(run, n)
+    if figures["inserted"] != n:
+        raise SystemExit(f"{label}: ingest inserted {figures['inserted']} of {n}")
+    console.print(f"{label}: ingest {figures['events_per_s']:,.0f} events/s")
+    return figures
+
+
+def measure(db: Settings, empty: Settings, messages: list[tuple[str, bytes, bytes]],
+            label: str, tag: str, rng: random.Random, ids: str, rounds: int,
             namespaces: list[Settings]) -> dict[str, Any]:
-    """Ingest (child process) once, then the write path alone ``rounds`` times (the fastest
-    kept: the cores are shared, and others' load only ever slows a round down), at the log's
-    current size. Every run appends the same events with new ids."""
+    """At the log's current size, against a fresh empty log in the same minutes (the cores
+    are shared: only a ratio of runs made side by side means anything). Ingest (a child
+    process) into each from one produced topic (a consumer group each), then the write path
+    alone ``rounds`` times into each, in alternating order; every round has new ids."""
     load_before = os.getloadavg()[0]
     run = db.with_part(topic_namespace=f"bench{tag}{label}.",
                        ingest={"consumer_group": f"bench-{tag}-{label}"})
     namespaces.append(run)
     produced = with_new_ids(messages, ids, rng)
     produce(run, produced)
-    console.print(f"{label}: produced {len(produced):,} events; ingesting")
-    ingested = ingest(run, len(produced))
-    if ingested["inserted"] != len(produced):
-        raise SystemExit(f"{label}: ingest inserted {ingested['inserted']} of {len(produced)}")
-    console.print(f"{label}: ingest {ingested['events_per_s']:,.0f} events/s; write path")
-    runs = []
-    for _ in range(rounds):
-        runs.append(write_path(db, with_new_ids(messages, ids, rng)))
-        console.print(f"{label}: write path {runs[-1]['events_per_s']:,.0f} events/s "
-                      f"(behavioral {runs[-1]['behavioral_events_per_s']:,.0f})")
-    written = max(runs, key=lambda run: run["behavioral_events_per_s"])
-    return {"ids": ids, "ingest": ingested, "write_path": written,
-            "write_path_rounds": [run["behavioral_events_per_s"] for run in runs],
+    console.print(f"{label}: produced {len(produced):,} events")
+    ingested = _ingest(run, len(produced), f"{label} grown")
+    ingested_empty = _ingest(empty.with_part(
+        topic_namespace=run.topic_namespace,
+        ingest={"consumer_group": f"bench-{tag}-{label}-empty"}), len(produced), f"{label} empty")
+    grown_runs: list[dict[str, Any]] = []
+    empty_runs: list[dict[str, Any]] = []
+    pairs = [(db, grown_runs), (empty, empty_runs)]
+    for round_ in range(rounds):
+        fresh = with_new_ids(messages, ids, rng)
+        # Alternating which log goes first: the second of a pair runs on a warmer machine.
+        for target, runs in pairs if round_ % 2 == 0 else pairs[::-1]:
+            runs.append(write_path(target, fresh))
+        console.print(f"{label}: write path, behavioral, grown "
+                      f"{grown_runs[-1]['behavioral_events_per_s']:,.0f} events/s, empty "
+                      f"{empty_runs[-1]['behavioral_events_per_s']:,.0f}")
+    ratios = sorted(g["behavioral_events_per_s"] / e["behavioral_events_per_s"]
+                    for g, e in zip(grown_runs, empty_runs, strict=True))
+
+    def best(runs: list[dict[str, Any]]) -> dict[str, Any]:
+        return max(runs, key=lambda run: run["behavioral_events_per_s"])
+
+    return {"ids": ids, "ingest": ingested, "ingest_empty": ingested_empty,
+            "ingest_ratio": ingested["events_per_s"] / ingested_empty["events_per_s"],
+            "write_path": best(grown_runs), "write_path_empty": best(empty_runs),
+            "write_path_rounds": [r["behavioral_events_per_s"] for r in grown_runs],
+            "write_path_empty_rounds": [r["behavioral_events_per_s"] for r in empty_runs],
+            "write_ratio": ratios[len(ratios) // 2],
             "load_average": [load_before, os.getloadavg()[0]]}
+
+
+def _fresh_empty(base: Settings, name: str) -> Settings:
+    """The baseline of one size: a log with nothing in it (the last size's one dropped)."""
+    drop_database(base, name)
+    return fresh_database(base, name)
 
 
 def main() -> None:
@@ -286,7 +316,7 @@ def main() -> None:
     base = Settings()
     ensure_stack(base)
     tag = uuid.uuid4().hex[:8]
-    name = f"ls_bench_growth_{tag}"
+    name, empty_name = f"ls_bench_growth_{tag}", f"ls_bench_growth_{tag}_empty"
     rng = random.Random(11)
     messages = generate(args.events)
     namespaces: list[Settings] = []
@@ -294,12 +324,29 @@ def main() -> None:
     alternative: dict[str, Any] | None = None
     with psycopg.connect(libpq_url(base.resolved_database_url)) as probe:
         where, free_before = free_bytes(probe)
+        shared_buffers = (probe.execute(SHARED_BUFFERS).fetchone() or (0,))[0]
+
+    def save(complete: bool) -> str:
+        """The figures so far (after every size: a run stopped on time keeps what it has)."""
+        result = {
+            "command": command,
+            "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                        "ram_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
+                        "shared_buffers_bytes": shared_buffers,
+                        "disk": where, "disk_free_bytes_before": free_before},
+            "events": args.events,
+            "sizes": args.sizes,
+            "complete": complete,
+            "steps": steps,
+            "uuid7_at_largest": alternative,
+        }
+        return publish("log_growth", result, render(result))
+
     try:
         db = fresh_database(base, name)
         url = libpq_url(db.resolved_database_url)
         with psycopg.connect(url) as conn, psycopg.connect(url, autocommit=True) as admin:
-            shared_buffers = (conn.execute(SHARED_BUFFERS).fetchone() or (0,))[0]
-            conn.commit()
             # ``filler``: the next generate_series value; ``rows``: rows in the table, the
             # fresh events of earlier sizes included (the filler tops them up to each size).
             filler, rows, bytes_per_row = 0, 0, float(GUESS_BYTES_PER_ROW)
@@ -309,6 +356,7 @@ def main() -> None:
                     filled = preload(conn, filler, filler + size - rows, args.chunk,
                                      db.ingest.db_role, bytes_per_row)
                     filler += size - rows
+                empty = _fresh_empty(base, empty_name)
                 settle(admin)
                 before = sizes_of(conn)
                 if before["rows"]:
@@ -316,33 +364,24 @@ def main() -> None:
                         "indexes_total_bytes"]) / before["rows"] * 1.5)
                 console.print(f"log at {before['rows']:,} rows: indexes "
                               f"{before['indexes_total_bytes'] / 2**20:,.0f} MiB")
-                figures = measure(db, messages, f"s{size}", tag, rng, "v4", args.rounds,
-                                  namespaces)
+                figures = measure(db, empty, messages, f"s{size}", tag, rng, "v4",
+                                  args.rounds, namespaces)
                 steps.append({"size": size, "preload": filled, "before": before, **figures})
+                save(complete=False)
                 rows = sizes_of(conn)["rows"]
             if args.uuid7:
+                empty = _fresh_empty(base, empty_name)
                 settle(admin)
                 before = sizes_of(conn)
                 alternative = {"size": args.sizes[-1], "before": before, **measure(
-                    db, messages, "v7", tag, rng, "v7", args.rounds, namespaces)}
+                    db, empty, messages, "v7", tag, rng, "v7", args.rounds, namespaces)}
     finally:
         drop_database(base, name)
+        drop_database(base, empty_name)
         for run in namespaces:
             drop_topics(run)
+    Console().print(save(complete=True))
 
-    result = {
-        "command": command,
-        "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "ram_bytes": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"),
-                    "shared_buffers_bytes": shared_buffers,
-                    "disk": where, "disk_free_bytes_before": free_before},
-        "events": args.events,
-        "sizes": args.sizes,
-        "steps": steps,
-        "uuid7_at_largest": alternative,
-    }
-    Console().print(publish("log_growth", result, render(result)))
 
 
 def _mib(n: float) -> str:
@@ -361,47 +400,46 @@ def render(result: dict[str, Any]) -> str:
         f"# Append rate as the log grows ({result['events']:,} fresh events per size)\n\n"
         f"Command: `{result['command']}` ({result['measured_at']}, {machine['cpus']} CPUs "
         f"shared, {ram / 2**30:.0f} GiB RAM, shared_buffers {_mib(buffers)})\n\n"
-        f"Rows already in `log.{TABLE}` (random v4 event ids) before each measurement; "
-        f"ratios against the first size ({_rows(first['size'])}), same run.\n\n"
-        "| rows in log | ids | event_id index | all its indexes | indexes / shared_buffers "
-        "| ingest, steady | ratio | write path, all | write path, behavioral | ratio "
-        "| write path's share of ingest time | WAL per event | load average |\n"
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-        "| ---: |\n"
+        f"Each size: `log.{TABLE}` holds that many rows (random v4 event ids) and the same "
+        "fresh events are appended to it and, in the same minutes, to a fresh empty log; "
+        "*ratio* is grown / empty.\n\n"
+        "| rows in log | fresh ids | event_id index | all its indexes | indexes / "
+        "shared_buffers | ingest, steady: grown | empty | ratio | write path, behavioral: "
+        "grown | empty | ratio | write path's share of ingest | WAL per event: grown | "
+        "empty | load average |\n"
+        "|" + " ---: |" * 15 + "\n"
     )
     rows = [*steps, *([result["uuid7_at_largest"]] if result.get("uuid7_at_largest") else [])]
-    base_ingest = first["ingest"]["events_per_s"]
-    base_write = first["write_path"]["behavioral_events_per_s"]
     for step in rows:
         before, written, ingested = step["before"], step["write_path"], step["ingest"]
         event_id = before["index_bytes"].get(f"{TABLE}_event_id_key", 0)
         total = before["indexes_total_bytes"]
-        behavioral = written["behavioral_events_per_s"]
         md += (
             f"| {_rows(step['size'])} | {step['ids']} | {_mib(event_id)} | {_mib(total)} | "
             f"{total / buffers:.2f}x | {ingested['events_per_s']:,.0f} /s | "
-            f"{ingested['events_per_s'] / base_ingest:.2f} | "
-            f"{written['events_per_s']:,.0f} /s | {behavioral:,.0f} /s | "
-            f"{behavioral / base_write:.2f} | "
+            f"{step['ingest_empty']['events_per_s']:,.0f} /s | **{step['ingest_ratio']:.2f}** | "
+            f"{written['behavioral_events_per_s']:,.0f} /s | "
+            f"{step['write_path_empty']['behavioral_events_per_s']:,.0f} /s | "
+            f"**{step['write_ratio']:.2f}** | "
             f"{ingested['events_per_s'] / written['events_per_s']:.0%} | "
             f"{written['wal_bytes_per_event'] / 1024:.1f} KiB | "
+            f"{step['write_path_empty']['wal_bytes_per_event'] / 1024:.1f} KiB | "
             f"{step['load_average'][0]:.1f}-{step['load_average'][1]:.1f} |\n"
         )
     md += (
-        "\n*ingest, steady*: `learnstream ingest --until-idle 3`, first batch to last. "
-        "*write path*: `append_batch` alone on the decoded events "
-        f"({first['write_path']['method']}, batches of {first['write_path']['batch']:,}), "
-        f"the fastest of {len(first['write_path_rounds'])} runs; "
-        "*behavioral*: the events of the table that grew (the ratio column is theirs). "
-        "*share*: ingest's time per event spent in the write path (write path rate over "
-        "ingest rate, all events). "
-        "*WAL per event*: the cluster's WAL during the write-path run over its events "
-        "(other databases' writes included). *load average*: the machine's 1-minute load "
-        "before and after the size's runs (2 cores shared with other work).\n\n"
+        "\n*ingest, steady*: `learnstream ingest --until-idle 3`, first batch to last, all "
+        "event families (60% behavioral). *write path*: `append_batch` alone on the decoded "
+        f"events ({first['write_path']['method']}, batches of "
+        f"{first['write_path']['batch']:,}, ingest's role), the rate of the behavioral events "
+        f"(the table that grew), the fastest of {len(first['write_path_rounds'])} runs each; "
+        "its ratio is the median of the runs' pairs. *share*: the part of ingest's time per "
+        "event spent in the write path (write path rate over ingest rate, all events). *WAL "
+        "per event*: the cluster's WAL during a write-path run over its events (other "
+        "databases' writes included). *load average*: the machine's 1-minute load before and "
+        "after the size's runs (2 cores shared with other work).\n\n"
         "| rows in log | table | " + " | ".join(
             name.removeprefix(f"{TABLE}_") for name in sorted(first["before"]["index_bytes"]))
-        + " | filled in |\n| ---: | ---: |" + " ---: |" * len(first["before"]["index_bytes"])
-        + " ---: |\n"
+        + " | filled in |\n|" + " ---: |" * (len(first["before"]["index_bytes"]) + 3) + "\n"
     )
     for step in steps:
         before, filled = step["before"], step["preload"]
@@ -410,6 +448,9 @@ def render(result: dict[str, Any]) -> str:
             + (f" | {filled['seconds']:,.0f} s ({filled['rows_per_s']:,.0f} rows/s) |\n"
                if filled else " | |\n"))
     md += f"\nRAM {ram / 2**30:.1f} GiB; shared_buffers {_mib(buffers)}.\n"
+    if not result.get("complete", True):
+        md += ("\n**Partial**: the run stopped before its last size; the rows above are the "
+               "sizes it finished.\n")
     return md
 
 

@@ -46,33 +46,41 @@ def test_new_ids_change_only_the_event_id(kind: str, version: int) -> None:
     assert [(t, k) for t, k, _ in out] == [(t, k) for t, k, _ in messages]
 
 
-def _step(size: int, ids: str, ingest: float, behavioral: float) -> dict[str, Any]:
+def _step(size: int, ids: str, ingest: tuple[float, float],
+          behavioral: tuple[float, float]) -> dict[str, Any]:
     indexes = {f"{TABLE}_event_id_key": size * 30, f"{TABLE}_pkey": size * 20}
+
+    def written(rate: float) -> dict[str, Any]:
+        return {"events_per_s": rate * 1.1, "behavioral_events_per_s": rate,
+                "wal_bytes_per_event": 2048, "method": "copy", "batch": 2000}
+
     return {
         "size": size, "ids": ids, "preload": None,
         "before": {"rows": size, "table_bytes": size * 200, "index_bytes": indexes,
                    "indexes_total_bytes": sum(indexes.values())},
-        "ingest": {"events_per_s": ingest},
-        "write_path": {"events_per_s": behavioral * 1.1, "behavioral_events_per_s": behavioral,
-                       "wal_bytes_per_event": 2048, "method": "copy", "batch": 2000},
-        "write_path_rounds": [behavioral], "load_average": [1.0, 2.0],
+        "ingest": {"events_per_s": ingest[0]}, "ingest_empty": {"events_per_s": ingest[1]},
+        "ingest_ratio": ingest[0] / ingest[1],
+        "write_path": written(behavioral[0]), "write_path_empty": written(behavioral[1]),
+        "write_path_rounds": [behavioral[0]], "write_ratio": behavioral[0] / behavioral[1],
+        "load_average": [1.0, 2.0],
     }
 
 
-def test_render_states_the_command_and_the_ratios_to_the_first_size() -> None:
+def test_render_states_the_command_and_the_ratios_to_the_empty_log() -> None:
     result = {
         "command": "python -m bench.log_growth --sizes 0,50M",
         "measured_at": "2026-12-03T15:00:00+00:00",
         "machine": {"cpus": 2, "ram_bytes": 24 * 2**30, "shared_buffers_bytes": 512 * 2**20},
         "events": 1000,
-        "steps": [_step(0, "v4", 8000.0, 30000.0), _step(50_000_000, "v4", 2000.0, 6000.0)],
-        "uuid7_at_largest": _step(50_000_000, "v7", 7200.0, 27000.0),
+        "steps": [_step(0, "v4", (8000.0, 8000.0), (30000.0, 30000.0)),
+                  _step(50_000_000, "v4", (2000.0, 8000.0), (6000.0, 30000.0))],
+        "uuid7_at_largest": _step(50_000_000, "v7", (7200.0, 8000.0), (27000.0, 30000.0)),
     }
     md = render(result)
     assert "`python -m bench.log_growth --sizes 0,50M`" in md
     rows = [line for line in md.splitlines() if line.startswith("| 50M |")]
-    assert len(rows) == 3  # two v4 rows of the size tables, the v7 row
+    assert len(rows) == 3  # the v4 and v7 rows, the v4 row of the sizes table
     v4, v7 = (next(r for r in rows if f"| {ids} |" in r) for ids in ("v4", "v7"))
-    assert "| 0.25 |" in v4 and "| 0.20 |" in v4  # ingest 2000/8000, behavioral 6000/30000
-    assert "| 0.90 |" in v7  # ingest 7200/8000, behavioral 27000/30000
+    assert "| **0.25** |" in v4 and "| **0.20** |" in v4  # 2000/8000, 6000/30000
+    assert v7.count("| **0.90** |") == 2  # 7200/8000, 27000/30000
     assert "| 1,431 MiB |" in v4  # the event_id index, 50M * 30 bytes
