@@ -15,19 +15,23 @@ dirties (and logs in full, ``full_page_writes``) a page nobody touched since.
    empty payload (the indexed columns are realistic, the heap is small). Then ``VACUUM
    (ANALYZE)`` and ``CHECKPOINT``, so each size starts from the same state.
 2. At each size, the same ``--events`` fresh events (bench.ingest's mix of every family,
-   60% playback), each measurement with its own new ids:
-   - ``learnstream ingest --until-idle 3`` as a child process, from a private topic
-     namespace and consumer group; the steady rate from its batch logs (bench.ingest);
+   60% playback), each measurement with its own new ids, into the grown log and, in the
+   same minutes, into a fresh empty one (the cores are shared: the grown / empty ratio is
+   the figure, not the rates):
+   - ``learnstream ingest --until-idle 3`` as a child process into each, from one private
+     topic namespace (a consumer group each); the steady rate from its batch logs
+     (bench.ingest);
    - the write path alone, in this process: ``append_batch`` on the decoded events per
      topic in batches of the ingest batch size, on a connection with ingest's role; the
-     rate of all events and of the behavioral ones (the table that grew), the fastest of
-     ``--rounds`` runs.
+     rate of all events and of the behavioral ones (the table that grew), ``--rounds``
+     pairs in alternating order (the fastest run of each log kept, the median ratio).
    - With ``--uuid7``, at the largest size: both again with time-ordered (v7) ids.
 3. Sizes of the table and of each of its indexes, against shared_buffers and RAM, and the
    cluster's WAL written during each write-path run (other databases' activity included).
 
-Writes bench/results/log_growth.json and log_growth.md. The database and topics are removed
-after, also on failure.
+Writes bench/results/log_growth.json and log_growth.md (after every size, so a run stopped
+on time keeps what it measured). The databases and topics are removed after, also on failure
+or SIGTERM.
 """
 
 from __future__ import annotations
