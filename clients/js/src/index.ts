@@ -1,4 +1,4 @@
-export { createClient, backoffDelay, parseRetryAfter } from "./client.js";
+export { createClient, backoffDelay, parseRetryAfter, uuidv7 } from "./client.js";
 export type {
   Client,
   ClientOptions,

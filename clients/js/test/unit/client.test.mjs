@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, describe, test } from "node:test";
 
-import { backoffDelay, createClient, parseRetryAfter } from "../../dist/index.js";
+import { backoffDelay, createClient, parseRetryAfter, uuidv7 } from "../../dist/index.js";
 import { FakeClock, MemoryStorage, PLAY, accepted, fakeFetch, json, sequence, settle } from "./helpers.mjs";
 
 const ENDPOINT = "http://collector.test";
@@ -41,11 +41,26 @@ describe("events", () => {
     assert.equal(fetch.requests[0].headers["Content-Type"], "application/json");
   });
 
-  test("event ids are UUIDs from crypto.randomUUID by default", () => {
-    const client = createClient({ endpoint: ENDPOINT, writeKey: KEY, storage: null, fetch: fakeFetch(), clock: new FakeClock() });
+  test("event ids are UUIDv7 carrying the event's time by default; session ids are v4", async () => {
+    const clock = new FakeClock();
+    const client = createClient({ endpoint: ENDPOINT, writeKey: KEY, storage: null, fetch: fakeFetch(), clock });
     const e = client.track("playback.paused", PLAY, { contentId: "c" });
-    assert.match(e.event_id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.notEqual(client.track("playback.paused", PLAY, { contentId: "c" }).event_id, e.event_id);
+    const v7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    assert.match(e.event_id, v7);
+    // The first 48 bits are the event's Unix time in milliseconds.
+    assert.equal(parseInt(e.event_id.replace(/-/g, "").slice(0, 12), 16), clock.now());
+    await clock.advance(5);
+    const later = client.track("playback.paused", PLAY, { contentId: "c" });
+    assert.match(later.event_id, v7);
+    assert.notEqual(later.event_id, e.event_id);
+    assert.ok(later.event_id > e.event_id, "ids sort in time order");
+    assert.match(client.sessionId(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  test("uuidv7 puts the time first and the version and variant bits in place", () => {
+    const id = uuidv7(0x0123456789ab, new Uint8Array(10).fill(0xff));
+    assert.equal(id, "01234567-89ab-7fff-bfff-ffffffffffff");
+    assert.equal(uuidv7(0, new Uint8Array(10)), "00000000-0000-7000-8000-000000000000");
   });
 
   test("default context is merged with the event's own", async () => {

@@ -56,8 +56,11 @@ test("the package's exports: the node entry has UUIDs without a global crypto (N
     const c = ls.createClient({ endpoint: "http://x", writeKey: "k", storage: null, fetch: async () => { throw new Error("offline"); } });
     const e = c.track("playback.paused", { playback_position: 1, content_characteristics: { format: "narrative" } }, { contentId: "c" });
     await c.shutdown({ timeoutMs: 0 });
-    console.log(e.event_id);`;
+    console.log(e.event_id, c.sessionId());`;
   const run = spawnSync(process.execPath, ["--input-type=module", "--eval", code], { cwd: root, encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
-  assert.match(run.stdout.trim(), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  const [eventId, sessionId] = run.stdout.trim().split(" ");
+  // node:crypto's random bytes make the event's UUIDv7, its randomUUID the session's v4.
+  assert.match(eventId, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  assert.match(sessionId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
