@@ -402,13 +402,13 @@ def _lag(consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> int | No
     if not isinstance(consumer, AIOKafkaConsumer):
         return None
     lag = 0
+    assigned = consumer.assignment()
     for tp, next_offset in _next_offsets(records).items():
-        try:
-            highwater = consumer.highwater(tp)
-        except AssertionError:
-            # aiokafka asserts the partition is assigned; a rebalance may just have taken
-            # it. The figure is for the log line only: it must not fail a committed batch.
+        # A rebalance may just have taken the partition (aiokafka's highwater() asserts it is
+        # assigned); the figure is for the log line only and must not fail a committed batch.
+        if tp not in assigned:
             return None
+        highwater = consumer.highwater(tp)
         if highwater is None:
             return None
         lag += max(highwater - next_offset, 0)

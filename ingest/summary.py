@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from ingest.appender import AppendResult, DeadLetter
 from learnstream.contracts import EVENT_TOPICS, Topic
@@ -70,3 +70,17 @@ class IngestSummary:
     @property
     def dead_lettered(self) -> int:
         return sum(t.dead_lettered for t in self.topics.values())
+
+
+def merge_summaries(summaries: list[IngestSummary], started_at: float) -> IngestSummary:
+    """One summary for several workers (``learnstream ingest --workers N``): totals added."""
+    merged = IngestSummary(started_at=started_at)
+    for summary in summaries:
+        for topic, totals in summary.topics.items():
+            into = merged.topics[topic]
+            for counter in fields(TopicTotals):
+                setattr(into, counter.name,
+                        getattr(into, counter.name) + getattr(totals, counter.name))
+        merged.dead_letter_reasons.update(summary.dead_letter_reasons)
+        merged.dead_letters_unpublished += summary.dead_letters_unpublished
+    return merged

@@ -28,7 +28,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from ingest.errors import ConsumerFailed
-from ingest.summary import IngestSummary
+from ingest.summary import IngestSummary, merge_summaries
 from learnstream.settings import Settings
 
 log = logging.getLogger("learnstream.ingest")
@@ -81,23 +81,6 @@ def _worker_main(
         results.send(_WorkerResult(index, None, f"{type(exc).__name__}: {exc}"))
         raise SystemExit(1) from None
     results.send(_WorkerResult(index, summary, None))
-
-
-def merge_summaries(summaries: list[IngestSummary], started_at: float) -> IngestSummary:
-    """One summary for the whole command: every worker's totals added up."""
-    merged = IngestSummary(started_at=started_at)
-    for summary in summaries:
-        for topic, totals in summary.topics.items():
-            into = merged.topics[topic]
-            into.batches += totals.batches
-            into.messages += totals.messages
-            into.inserted += totals.inserted
-            into.duplicates += totals.duplicates
-            into.dead_lettered += totals.dead_lettered
-            into.suppressed += totals.suppressed
-        merged.dead_letter_reasons.update(summary.dead_letter_reasons)
-        merged.dead_letters_unpublished += summary.dead_letters_unpublished
-    return merged
 
 
 def run_workers(
@@ -180,4 +163,4 @@ def run_workers(
     return merge_summaries([r.summary for r in results.values() if r.summary], started_at)
 
 
-__all__ = ["merge_summaries", "run_workers", "worker_instance_id", "worker_settings"]
+__all__ = ["run_workers", "worker_instance_id", "worker_settings"]

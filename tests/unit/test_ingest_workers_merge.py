@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from ingest.appender import AppendResult, DeadLetter
 from ingest.rows import SourceOffset
-from ingest.summary import IngestSummary
-from ingest.workers import merge_summaries, worker_instance_id, worker_settings
+from ingest.summary import IngestSummary, merge_summaries
+from ingest.workers import worker_instance_id, worker_settings
 from learnstream.contracts import Topic
 from learnstream.errors import RejectionReason
 from learnstream.settings import Settings

@@ -152,6 +152,12 @@ export function setUuidFallback(fn: () => string): void {
   uuidFallback = fn;
 }
 
+/** 16 bytes in the UUID text form (8-4-4-4-12 hex digits). */
+function uuidText(b: Uint8Array): string {
+  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 let randomFallback: ((bytes: Uint8Array) => void) | null = null;
 
 /** Used where the runtime has no global `crypto`: the `node` entry sets node:crypto's
@@ -184,8 +190,7 @@ export function uuidv7(ms: number, random: Uint8Array = randomBytes(10)): string
   b.set(random.subarray(0, 10), 6);
   b[6] = (b[6]! & 0x0f) | 0x70;
   b[8] = (b[8]! & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  return uuidText(b);
 }
 
 function defaultUuid(): string {
@@ -195,8 +200,7 @@ function defaultUuid(): string {
     const b = c.getRandomValues(new Uint8Array(16));
     b[6] = (b[6]! & 0x0f) | 0x40;
     b[8] = (b[8]! & 0x3f) | 0x80;
-    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    return uuidText(b);
   }
   if (uuidFallback) return uuidFallback();
   throw new Error("learnstream: no crypto.randomUUID or crypto.getRandomValues in this runtime; pass options.uuid");
