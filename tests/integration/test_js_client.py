@@ -109,13 +109,16 @@ def test_browser_offline_reload_online_ends_with_every_event_once(
     # Every attempt while offline failed in the browser, not at the collector ...
     offline = {f["error"] for f in result["failed"] if f["step"] in (2, 3)}
     assert offline == {"net::ERR_INTERNET_DISCONNECTED"}, result["failed"]
-    # ... so the one collector took the 3 online events once, the 7 tracked from the offline
-    # step on once, and the two of the last step twice (the pagehide beacon, then the next
-    # page load); and the 3 queued at the offline reload once more, from that reload's
-    # pagehide beacon: Chromium's offline emulation does not hold back the keepalive beacon
-    # of a page being unloaded (neither do Network.setBlockedURLs nor Fetch interception;
-    # checked on Chromium 156), where a really offline device would fail it.
-    assert accepted_total(metrics) == 3 + 7 + 2 + 3, (metrics, result)
+    # ... so the one collector took the 3 online events once and the 7 tracked from the
+    # offline step on once. Beyond those, only unload beacons can add copies: the two of the
+    # last step (its pagehide beacon, then the next page load), and the 3 queued at the
+    # offline reload, from that reload's pagehide beacon: Chromium's offline emulation does
+    # not hold back the keepalive beacon of a page being unloaded (neither do
+    # Network.setBlockedURLs nor Fetch interception; checked on Chromium 156), where a really
+    # offline device would fail it. Whether an unload beacon leaves before the page is gone
+    # is a race (seen both ways), so each may or may not have added its copies.
+    accepted = accepted_total(metrics)
+    assert accepted in {3 + 7, 3 + 7 + 2, 3 + 7 + 3, 3 + 7 + 2 + 3}, (metrics, result)
 
     ingest_until_idle(kafka_settings)
     assert Counter(logged_event_ids(kafka_settings)) == Counter(tracked)
